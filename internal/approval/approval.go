@@ -106,7 +106,7 @@ func Parse(b []byte) (*Set, error) {
 	var f file
 	if err := dec.Decode(&f); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, errors.New("empty file: expected a list under approvals:")
+			return nil, errors.New("empty file: expected a list of approvals")
 		}
 		return nil, fmt.Errorf("parse: %w", err)
 	}

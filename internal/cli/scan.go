@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ type scanOptions struct {
 	since     string
 	until     string
 	accounts  []string
+	issuers   []string
 	regions   []string
 	group     string
 	workers   int
@@ -54,7 +56,12 @@ Exit 0: no unapproved finding and every input read; 3: unapproved findings;
   rootguard scan --since 2026-10-01 --account 123456789012 s3://org-trail-bucket/AWSLogs/
   rootguard scan --approvals approvals.yaml --output json ./logs
   aws cloudtrail lookup-events ... | rootguard scan -`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError("scan needs at least one PATH (a file, a folder, - or s3://bucket/prefix)")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.inputs = args
 			return runScan(cmd.Context(), o)
@@ -66,6 +73,7 @@ Exit 0: no unapproved finding and every input read; 3: unapproved findings;
 	f.StringVar(&o.since, "since", "", "only events at or after this time (RFC 3339, YYYY-MM-DD, or a duration such as 72h or 30d ago)")
 	f.StringVar(&o.until, "until", "", "only events at or before this time (same forms as --since)")
 	f.StringSliceVar(&o.accounts, "account", nil, "only these account ids (repeat or comma-separate)")
+	f.StringSliceVar(&o.issuers, "issuer-account", nil, "with --account: also read these accounts' logs (the management or delegated-admin account, where AssumeRoot is recorded) so root sessions are attributed")
 	f.StringSliceVar(&o.regions, "region", nil, "only these regions (repeat or comma-separate)")
 	f.StringVar(&o.group, "group", "", "group findings: incident (one root session per group, with its timeline)")
 	f.IntVar(&o.workers, "workers", 0, "local inputs read at once (default: one per CPU)")
@@ -95,13 +103,13 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		return usageError("--until is before --since")
 	}
 	opts := scan.Options{
-		Filter:    trail.Filter{Since: since, Until: until, Accounts: splitList(o.accounts), Regions: splitList(o.regions)},
+		Filter:    trail.Filter{Since: since, Until: until, Accounts: splitList(o.accounts), Issuers: splitList(o.issuers), Regions: splitList(o.regions)},
 		Workers:   o.workers,
 		S3Workers: o.s3Workers,
 		Stdin:     o.io.In,
 		Logger:    o.logger(),
 	}
-	for _, a := range opts.Filter.Accounts {
+	for _, a := range append(slices.Clone(opts.Filter.Accounts), opts.Filter.Issuers...) {
 		if len(a) != 12 || strings.Trim(a, "0123456789") != "" {
 			return usageError("--account %q is not a 12-digit account id", a)
 		}

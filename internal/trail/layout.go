@@ -14,6 +14,11 @@ type Filter struct {
 	Since, Until time.Time // zero means unbounded
 	Accounts     []string
 	Regions      []string
+	// Issuers are accounts whose logs are read even when Accounts leaves
+	// them out: the management and delegated-administrator accounts, where
+	// sts:AssumeRoot is recorded, so that root sessions in the chosen
+	// accounts can be attributed.
+	Issuers []string
 }
 
 // Layout is what an organization or account trail's key tells: the parts
@@ -97,7 +102,7 @@ func (f Filter) Keep(p string) bool {
 }
 
 func (f Filter) keepAccount(a string) bool {
-	return a == "" || len(f.Accounts) == 0 || slices.Contains(f.Accounts, a)
+	return a == "" || len(f.Accounts) == 0 || slices.Contains(f.Accounts, a) || slices.Contains(f.Issuers, a)
 }
 
 func (f Filter) keepRegion(r string) bool {
