@@ -123,7 +123,7 @@ NOTHER=$(cd "$DIR" && find . -type f \( -name '*.json' -o -name '*.json.gz' -o -
 	-o -name '*.ndjson' -o -name '*.ndjson.gz' \) ! -path '*/CloudTrail-Digest/*' ! -path '*/CloudTrail-Insight/*' |
 	grep -vc '/CloudTrail/.*\.json\.gz$' || true)
 ((NOTHER == 0)) || die "$DIR holds $NOTHER other JSON files rootguard would scan; use an archive written by ctgen alone"
-COMPRESSED=$(xargs -0 du -cb <"$LIST" | tail -n1 | cut -f1)
+COMPRESSED=$(du -cb --files0-from="$LIST" | tail -n1 | cut -f1)
 TRUTH_ROWS=$(($(wc -l <"$DIR/truth.tsv") - 1))
 TRUTH_ROOT=$(awk -F'\t' 'NR > 1 && $6 == "yes"' "$DIR/truth.tsv" | wc -l)
 log "$NFILES log files, $((COMPRESSED / 1048576)) MiB compressed, $TRUTH_ROWS events in truth.tsv ($TRUTH_ROOT root=yes)"
@@ -151,22 +151,25 @@ declare -A CMD=(
 	[jq]='xargs -0 cat <"$LIST" | gzip -dc | jq -c "$JQ_FILTER" >"$WORK/jq.out"'
 	[python]='xargs -0 cat <"$LIST" | gzip -dc | python3 "$PYFILTER" >"$WORK/python.out" 2>"$WORK/python.err"'
 )
-declare -A WALLS=() RSS=()
+declare -A WALLS=() CPUS=() RSS=()
 
-# timeit NAME: run CMD[NAME] once under /usr/bin/time; append wall seconds and peak RSS (KiB).
+# timeit NAME: run CMD[NAME] once under /usr/bin/time; record wall seconds, CPU seconds
+# (user + system, over every process of the command) and peak RSS (KiB).
 timeit() {
 	local name=$1 tf=$WORK/time.$1 line
 	log "run $round/$RUNS: ${LABEL[$name]}"
-	if ! /usr/bin/time -f '%e %M' -o "$tf" bash -c "set -euo pipefail; ${CMD[$name]}"; then
+	if ! /usr/bin/time -f '%e %M %U %S' -o "$tf" bash -c "set -euo pipefail; ${CMD[$name]}"; then
 		[[ -f $WORK/scan.err && $name == scan ]] && tail -n 20 "$WORK/scan.err" >&2
 		die "${LABEL[$name]} failed"
 	fi
-	line=$(tail -n1 "$tf")
-	WALLS[$name]+="${line% *} "
+	local wall kb user sys cpu
+	read -r wall kb user sys < <(tail -n1 "$tf")
+	cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
+	WALLS[$name]+="$wall "
+	CPUS[$name]+="$cpu "
 	# Largest peak RSS over the runs (for a pipeline: its largest process).
-	local kb=${line#* }
 	if ((kb > ${RSS[$name]:-0})); then RSS[$name]=$kb; fi
-	log "  ${line% *} s, peak RSS $((kb / 1024)) MiB"
+	log "  $wall s wall, $cpu s CPU, peak RSS $((kb / 1024)) MiB"
 }
 
 for ((round = 1; round <= RUNS; round++)); do
@@ -176,9 +179,10 @@ for ((round = 1; round <= RUNS; round++)); do
 done
 
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{a[NR] = $1} END {m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.2f", m}'; }
-declare -A MED=()
+declare -A MED=() MEDCPU=()
 for name in "${NAMES[@]}"; do
 	MED[$name]=$(median "${WALLS[$name]}")
+	MEDCPU[$name]=$(median "${CPUS[$name]}")
 done
 
 # ---- correctness -----------------------------------------------------------------
@@ -209,12 +213,12 @@ row_target() { # label value op target unit
 
 MIB=$((COMPRESSED / 1048576))
 DMIB=$((DECOMPRESSED / 1048576))
-echo "Workload: $NFILES CloudTrail log files under $DIR, $TRUTH_ROWS events, $MIB MiB gzip, $DMIB MiB JSON; runs per command: $RUNS (median wall time, largest peak RSS)."
+echo "Workload: $NFILES CloudTrail log files under $DIR, $TRUTH_ROWS events, $MIB MiB gzip, $DMIB MiB JSON; runs per command: $RUNS (median wall and CPU time, largest peak RSS); $(nproc) CPUs."
 echo
-echo "| command | wall s | peak RSS MiB | throughput MiB/s (JSON) |"
-echo "| --- | ---: | ---: | ---: |"
+echo "| command | wall s | CPU s (user+sys) | peak RSS MiB | JSON MiB/s (wall) |"
+echo "| --- | ---: | ---: | ---: | ---: |"
 for name in "${NAMES[@]}"; do
-	printf '| %s | %s | %d | %s |\n' "${LABEL[$name]//|/\\|}" "${MED[$name]}" "$((${RSS[$name]} / 1024))" \
+	printf '| %s | %s | %s | %d | %s |\n' "${LABEL[$name]//|/\\|}" "${MED[$name]}" "${MEDCPU[$name]}" "$((${RSS[$name]} / 1024))" \
 		"$(awk -v b="$DECOMPRESSED" -v s="${MED[$name]}" 'BEGIN { if (s > 0) printf "%.0f", b / 1048576 / s; else print "-" }')"
 done
 echo

@@ -117,5 +117,6 @@ Exit codes: 0 ok, 1 error (something could not be read or done),
 		return slog.New(slog.NewTextHandler(io.Err, &slog.HandlerOptions{Level: level}))
 	}
 	root.AddCommand(newScanCmd(io, logger))
+	root.AddCommand(newAuditCmd(io, logger))
 	return root
 }

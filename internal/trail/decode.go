@@ -123,8 +123,40 @@ func (d *Decoder) Decode(r io.Reader, fn func(Record) error, soft func(error)) e
 		if start == len(buf) {
 			break // clean end of input
 		}
+		if rerr != nil {
+			// Every byte is in the buffer: walk the value in one pass,
+			// handing on records as they are found.
+			end, err := d.value(buf[start:])
+			if err == nil {
+				values++
+				start += end
+				continue
+			}
+			if !isSyntax(err) {
+				d.buf = buf
+				return err
+			}
+			if errors.Is(err, errIncomplete) {
+				d.buf = buf
+				if rerr != io.EOF {
+					return fmt.Errorf("read: %w", rerr)
+				}
+				return fmt.Errorf("truncated: input ends inside a JSON value at byte %d", base+int64(start))
+			}
+			if values > 0 && lineStart(buf, start) && bytes.IndexByte(buf[start:], '\n') >= 0 {
+				// JSON Lines: a bad line is one bad record; go on at the next line.
+				d.soft(&RecordError{Index: d.index, Err: offsetErr(err, int(base)+start)})
+				d.index++
+				start += bytes.IndexByte(buf[start:], '\n') + 1
+				continue
+			}
+			d.buf = buf
+			return offsetErr(err, int(base)+start)
+		}
+		// More input may follow: find where this value ends before handing
+		// anything on, reading more (the buffer doubles) while it is cut.
 		end, err := skipValue(buf, start)
-		if errors.Is(err, errIncomplete) && rerr == nil {
+		if errors.Is(err, errIncomplete) {
 			if len(buf)-start >= d.opts.MaxValue {
 				d.buf = buf
 				return fmt.Errorf("JSON value at byte %d is larger than %d bytes", base+int64(start), d.opts.MaxValue)
@@ -134,31 +166,22 @@ func (d *Decoder) Decode(r io.Reader, fn func(Record) error, soft func(error)) e
 			continue
 		}
 		if err != nil {
-			d.buf = buf
-			// Hand on what is readable, then report why the input ended.
-			if c := buf[start]; c == '{' || c == '[' {
-				if herr := d.value(buf[start:]); herr != nil && !isSyntax(herr) {
-					return herr
-				}
-			}
-			if errors.Is(err, errIncomplete) {
-				if rerr != nil && rerr != io.EOF {
-					return fmt.Errorf("read: %w", rerr)
-				}
-				return fmt.Errorf("truncated: input ends inside a JSON value at byte %d", base+int64(start))
-			}
-			if values > 0 && bytes.IndexByte(buf[start:], '\n') >= 0 && lineStart(buf, start) {
-				// JSON Lines: a bad line is one bad record; go on at the next line.
+			if values > 0 && lineStart(buf, start) && bytes.IndexByte(buf[start:], '\n') >= 0 {
 				d.soft(&RecordError{Index: d.index, Err: offsetErr(err, int(base))})
 				d.index++
-				nl := bytes.IndexByte(buf[start:], '\n')
-				start += nl + 1
+				start += bytes.IndexByte(buf[start:], '\n') + 1
 				continue
+			}
+			d.buf = buf
+			if c := buf[start]; c == '{' || c == '[' {
+				if _, herr := d.value(buf[start:]); herr != nil && !isSyntax(herr) {
+					return herr
+				}
 			}
 			return offsetErr(err, int(base))
 		}
 		values++
-		if herr := d.value(buf[start:end]); herr != nil {
+		if _, herr := d.value(buf[start:end]); herr != nil {
 			d.buf = buf
 			if isSyntax(herr) {
 				return offsetErr(herr, int(base)+start)
@@ -204,35 +227,43 @@ func compact(buf []byte, start int, base int64) ([]byte, int, int64) {
 	return buf[:n], 0, base + int64(start)
 }
 
-// fill reads more of r into buf, growing it when full.
+// fill reads r into buf until the buffer is full or the input ends,
+// doubling the buffer first when it is nearly full. Reading in large
+// batches keeps the number of passes over a value small.
 func fill(r io.Reader, buf []byte, st *Stats) ([]byte, error) {
 	if cap(buf)-len(buf) < 64<<10 {
 		nb := make([]byte, len(buf), 2*cap(buf)+(256<<10))
 		copy(nb, buf)
 		buf = nb
 	}
-	n, err := r.Read(buf[len(buf):cap(buf)])
-	st.Bytes += int64(n)
-	buf = buf[:len(buf)+n]
-	if err == nil && n == 0 {
-		return buf, nil
+	for len(buf) < cap(buf) {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		st.Bytes += int64(n)
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			return buf, err
+		}
+		if n == 0 {
+			return buf, nil
+		}
 	}
-	return buf, err
+	return buf, nil
 }
 
-// value handles one top-level JSON value (possibly a truncated prefix of
-// one, in which case it hands on what it can and returns a syntax error).
-func (d *Decoder) value(b []byte) error {
+// value handles the top-level JSON value at the start of b and returns
+// the bytes it took. On a truncated or damaged value it hands on what it
+// can and returns a syntax error.
+func (d *Decoder) value(b []byte) (int, error) {
 	i := skipSpace(b, 0)
 	if i >= len(b) {
-		return errIncomplete
+		return i, errIncomplete
 	}
 	switch b[i] {
 	case '{':
-		_, err := d.object(b[i:])
-		return err
+		n, err := d.object(b[i:])
+		return i + n, err
 	case '[':
-		_, err := walkArray(b[i:], func(_ int, v []byte) error {
+		n, err := walkArray(b[i:], func(_ int, v []byte) error {
 			if len(v) > 0 && v[0] == '{' {
 				_, err := d.object(v)
 				if err != nil && !isSyntax(err) {
@@ -244,11 +275,15 @@ func (d *Decoder) value(b []byte) error {
 			d.index++
 			return nil
 		})
-		return err
+		return i + n, err
 	default:
+		n, err := skipValue(b, i)
+		if err != nil {
+			return n, err
+		}
 		d.soft(&RecordError{Index: d.index, Err: ErrUnrecognized})
 		d.index++
-		return nil
+		return n, nil
 	}
 }
 

@@ -1,0 +1,339 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+)
+
+// AuditTaskPolicy is the root-task policy audit sessions use: it can read
+// root credentials and change nothing.
+const AuditTaskPolicy = "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"
+
+// sessionCreds holds temporary credentials. It never prints or logs its
+// secret parts.
+type sessionCreds struct {
+	accessKeyID, secret, token string
+}
+
+func (c sessionCreds) String() string       { return "credentials(" + c.accessKeyID + ", [redacted])" }
+func (c sessionCreds) GoString() string     { return c.String() }
+func (c sessionCreds) LogValue() slog.Value { return slog.StringValue(c.String()) }
+func (c sessionCreds) provider() aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(c.accessKeyID, c.secret, c.token)
+}
+
+func credsOf(c *ststypes.Credentials) (sessionCreds, error) {
+	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil {
+		return sessionCreds{}, errors.New("no credentials in the response")
+	}
+	return sessionCreds{aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)}, nil
+}
+
+// assumeRoot opens an audit root session on a member account.
+func (r *runner) assumeRoot(ctx context.Context, account string) (sessionCreds, error) {
+	if err := r.limiter.Wait(ctx); err != nil {
+		return sessionCreds{}, err
+	}
+	out, err := r.sts.AssumeRoot(ctx, &sts.AssumeRootInput{
+		TargetPrincipal: aws.String(account),
+		TaskPolicyArn:   &ststypes.PolicyDescriptorType{Arn: aws.String(AuditTaskPolicy)},
+		DurationSeconds: aws.Int32(900),
+	})
+	if err != nil {
+		return sessionCreds{}, fmt.Errorf("assume root: %w", err)
+	}
+	return credsOf(out.Credentials)
+}
+
+// memberIAM returns an IAM client acting with a session's credentials.
+func (r *runner) memberIAM(c sessionCreds) *iam.Client {
+	return iam.NewFromConfig(r.cfg, func(o *iam.Options) { o.Credentials = c.provider() })
+}
+
+// readRoot reads the root user's credentials with a root session's IAM
+// client: the calls run in parallel.
+func readRoot(ctx context.Context, c *iam.Client) (*Root, error) {
+	root := &Root{}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	fail := func(what string, err error) {
+		mu.Lock()
+		errs = append(errs, fmt.Errorf("%s: %w", what, err))
+		mu.Unlock()
+	}
+	wg.Add(5)
+	go func() {
+		defer wg.Done()
+		_, err := c.GetLoginProfile(ctx, &iam.GetLoginProfileInput{})
+		var nse *iamtypes.NoSuchEntityException
+		switch {
+		case err == nil:
+			mu.Lock()
+			root.Password = true
+			mu.Unlock()
+		case errors.As(err, &nse):
+		default:
+			fail("get login profile", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		u, err := c.GetUser(ctx, &iam.GetUserInput{})
+		if err != nil {
+			fail("get user", err)
+			return
+		}
+		if u.User != nil && u.User.PasswordLastUsed != nil {
+			mu.Lock()
+			root.PasswordLastUsed = u.User.PasswordLastUsed.UTC()
+			mu.Unlock()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		keys, err := listAccessKeys(ctx, c)
+		if err != nil {
+			fail("list access keys", err)
+			return
+		}
+		mu.Lock()
+		root.AccessKeys = keys
+		mu.Unlock()
+	}()
+	go func() {
+		defer wg.Done()
+		var certs []Certificate
+		p := iam.NewListSigningCertificatesPaginator(c, &iam.ListSigningCertificatesInput{})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				fail("list signing certificates", err)
+				return
+			}
+			for _, sc := range page.Certificates {
+				certs = append(certs, Certificate{ID: aws.ToString(sc.CertificateId), Status: string(sc.Status)})
+			}
+		}
+		mu.Lock()
+		root.SigningCertificates = certs
+		mu.Unlock()
+	}()
+	go func() {
+		defer wg.Done()
+		var devs []MFADevice
+		p := iam.NewListMFADevicesPaginator(c, &iam.ListMFADevicesInput{})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				fail("list MFA devices", err)
+				return
+			}
+			for _, d := range page.MFADevices {
+				dev := MFADevice{Serial: aws.ToString(d.SerialNumber), Kind: MFAKindOf(aws.ToString(d.SerialNumber))}
+				if d.EnableDate != nil {
+					dev.EnableDate = d.EnableDate.UTC()
+				}
+				devs = append(devs, dev)
+			}
+		}
+		mu.Lock()
+		root.MFADevices = devs
+		mu.Unlock()
+	}()
+	wg.Wait()
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	root.LastUsed = root.PasswordLastUsed
+	for _, k := range root.AccessKeys {
+		if k.LastUsed.After(root.LastUsed) {
+			root.LastUsed = k.LastUsed
+		}
+	}
+	return root, nil
+}
+
+func listAccessKeys(ctx context.Context, c *iam.Client) ([]AccessKey, error) {
+	var keys []AccessKey
+	p := iam.NewListAccessKeysPaginator(c, &iam.ListAccessKeysInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range page.AccessKeyMetadata {
+			key := AccessKey{ID: aws.ToString(k.AccessKeyId), Status: string(k.Status)}
+			if k.CreateDate != nil {
+				key.Created = k.CreateDate.UTC()
+			}
+			lu, err := c.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: k.AccessKeyId})
+			if err != nil {
+				return nil, fmt.Errorf("get last use of %s: %w", key.ID, err)
+			}
+			if l := lu.AccessKeyLastUsed; l != nil {
+				if l.LastUsedDate != nil {
+					key.LastUsed = l.LastUsedDate.UTC()
+				}
+				key.LastUsedService = notNA(aws.ToString(l.ServiceName))
+				key.LastUsedRegion = notNA(aws.ToString(l.Region))
+			}
+			keys = append(keys, key)
+		}
+	}
+	return keys, nil
+}
+
+func notNA(s string) string {
+	if s == "N/A" {
+		return ""
+	}
+	return s
+}
+
+// Credential report handling, for the management account (which cannot be
+// the target of AssumeRoot) and for organizations without root sessions.
+
+// reportWait bounds how long a credential report may take to generate.
+const reportWait = 2 * time.Minute
+
+// readRootFromReport reads the <root_account> row of the IAM credential
+// report, generating the report first.
+func readRootFromReport(ctx context.Context, c *iam.Client, poll time.Duration) (*Root, error) {
+	deadline := time.Now().Add(reportWait)
+	for {
+		g, err := c.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+		if err != nil {
+			return nil, fmt.Errorf("generate credential report: %w", err)
+		}
+		if g.State == iamtypes.ReportStateTypeComplete {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("credential report still %s after %s", g.State, reportWait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(poll):
+		}
+	}
+	rep, err := c.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
+	if err != nil {
+		return nil, fmt.Errorf("get credential report: %w", err)
+	}
+	return ParseCredentialReport(rep.Content)
+}
+
+// ParseCredentialReport reads the root user's row from an IAM credential
+// report (CSV). AWS writes not_supported, N/A and no_information where a
+// value does not apply or is unknown.
+func ParseCredentialReport(content []byte) (*Root, error) {
+	rows, err := csv.NewReader(bytes.NewReader(content)).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("credential report: %w", err)
+	}
+	if len(rows) < 2 {
+		return nil, errors.New("credential report: no rows")
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, need := range []string{"user", "mfa_active", "access_key_1_active", "password_last_used"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("credential report: no %s column", need)
+		}
+	}
+	for _, row := range rows[1:] {
+		get := func(name string) string {
+			if i, ok := col[name]; ok && i < len(row) {
+				return row[i]
+			}
+			return ""
+		}
+		if get("user") != "<root_account>" {
+			continue
+		}
+		root := &Root{}
+		switch v := get("password_enabled"); v {
+		case "true":
+			root.Password = true
+		case "false":
+		default: // not_supported for the root user
+			root.Password = true
+			root.Notes = append(root.Notes, "the credential report does not say whether the root user has a password ("+v+"); assumed present")
+		}
+		root.PasswordLastUsed = reportTime(get("password_last_used"))
+		if get("mfa_active") == "true" {
+			root.MFADevices = []MFADevice{{Serial: "(from credential report)", Kind: "unknown"}}
+			root.Notes = append(root.Notes, "the credential report does not give the MFA device's kind")
+		}
+		for _, n := range []string{"1", "2"} {
+			if get("access_key_"+n+"_active") == "true" || reportTime(get("access_key_"+n+"_last_rotated")) != (time.Time{}) {
+				status := "Inactive"
+				if get("access_key_"+n+"_active") == "true" {
+					status = "Active"
+				}
+				root.AccessKeys = append(root.AccessKeys, AccessKey{
+					ID: "access_key_" + n, Status: status,
+					Created:         reportTime(get("access_key_" + n + "_last_rotated")),
+					LastUsed:        reportTime(get("access_key_" + n + "_last_used_date")),
+					LastUsedService: notNA(get("access_key_" + n + "_last_used_service")),
+					LastUsedRegion:  notNA(get("access_key_" + n + "_last_used_region")),
+				})
+			}
+			if get("cert_"+n+"_active") == "true" {
+				root.SigningCertificates = append(root.SigningCertificates, Certificate{ID: "cert_" + n, Status: "Active"})
+			}
+		}
+		root.LastUsed = root.PasswordLastUsed
+		for _, k := range root.AccessKeys {
+			if k.LastUsed.After(root.LastUsed) {
+				root.LastUsed = k.LastUsed
+			}
+		}
+		return root, nil
+	}
+	return nil, errors.New("credential report: no <root_account> row")
+}
+
+// reportTime reads a credential report time; N/A, no_information,
+// not_supported and empty give the zero time.
+func reportTime(s string) time.Time {
+	s = strings.TrimSpace(s)
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// assumeRole opens a session on a member account's role, for the
+// credential-report fallback.
+func (r *runner) assumeRole(ctx context.Context, account string) (sessionCreds, error) {
+	out, err := r.sts.AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn:         aws.String("arn:aws:iam::" + account + ":role/" + r.opts.RoleName),
+		RoleSessionName: aws.String("rootguard-audit"),
+	})
+	if err != nil {
+		return sessionCreds{}, fmt.Errorf("assume role %s: %w", r.opts.RoleName, err)
+	}
+	return credsOf(out.Credentials)
+}

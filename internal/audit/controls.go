@@ -1,0 +1,322 @@
+package audit
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Control ids. Security Hub's ids are used where one exists.
+const (
+	CtlNoAccessKeys     = "IAM.4"
+	CtlRootMFA          = "IAM.9"
+	CtlHardwareMFA      = "IAM.6"
+	CtlCredentialsGone  = "RG.ROOT.1"
+	CtlNotUsedRecently  = "RG.ROOT.2"
+	CtlSCPRootSessions  = "RG.SCP.1"
+	CtlOrgRootAccess    = "RG.ORG.1"
+	CtlOrgTrustedAccess = "RG.ORG.2"
+)
+
+// ControlInfo describes a control for documentation and reports.
+type ControlInfo struct {
+	ID, Title, Remediation string
+	OrgLevel               bool
+}
+
+// Controls lists every control in report order.
+var Controls = []ControlInfo{
+	{CtlNoAccessKeys, "Root user has no access keys", "Delete the root access keys (rootguard root delete-credentials, or IAMDeleteRootUserCredentials).", false},
+	{CtlRootMFA, "Root user has MFA", "Enable MFA on the root user, or delete its credentials centrally.", false},
+	{CtlHardwareMFA, "Root user has hardware or passkey MFA", "Register a hardware TOTP token or a passkey/FIDO security key for the root user.", false},
+	{CtlCredentialsGone, "Root credentials absent (strict mode target)", "Delete the root credentials centrally (IAMDeleteRootUserCredentials).", false},
+	{CtlNotUsedRecently, "Root user not used in the last 90 days", "Find out who used root and why (rootguard scan); rotate or delete the credentials used.", false},
+	{CtlSCPRootSessions, "Root-deny SCPs exempt centralized root sessions", "Add a condition on aws:AssumedRoot to the deny so that sts:AssumeRoot sessions still work.", false},
+	{CtlOrgRootAccess, "Centralized root access enabled", "Enable root credentials management and root sessions (rootguard org enable).", true},
+	{CtlOrgTrustedAccess, "IAM trusted access enabled in Organizations", "Enable trusted access for iam.amazonaws.com.", true},
+}
+
+// ControlByID returns a control's description.
+func ControlByID(id string) (ControlInfo, bool) {
+	for _, c := range Controls {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return ControlInfo{}, false
+}
+
+func control(id string, o Outcome, detail string, args ...any) Control {
+	info, _ := ControlByID(id)
+	return Control{ID: id, Title: info.Title, Outcome: o, Detail: fmt.Sprintf(detail, args...)}
+}
+
+// UnusedWindow is how recent a use of root fails RG.ROOT.2.
+const UnusedWindow = 90 * 24 * time.Hour
+
+// Evaluate computes an account's controls from what was read. An account
+// whose root user could not be read gets Unknown outcomes.
+func Evaluate(a *Account, now time.Time) []Control {
+	var cs []Control
+	r := a.Root
+	if r == nil {
+		for _, info := range Controls {
+			if !info.OrgLevel {
+				cs = append(cs, control(info.ID, Unknown, "not read: %s", a.Error))
+			}
+		}
+		return cs
+	}
+	noCreds := !r.HasCredentials()
+
+	// IAM.4: no access keys, active or not.
+	switch active := countActive(r.AccessKeys); {
+	case len(r.AccessKeys) == 0:
+		cs = append(cs, control(CtlNoAccessKeys, Pass, "no root access keys"))
+	case active == 0:
+		cs = append(cs, control(CtlNoAccessKeys, Fail, "%d inactive root access key(s): inactive keys can be re-activated; delete them", len(r.AccessKeys)))
+	default:
+		cs = append(cs, control(CtlNoAccessKeys, Fail, "%d active root access key(s)", active))
+	}
+
+	// IAM.9 and IAM.6: MFA matters only while root can sign in or call APIs.
+	switch {
+	case noCreds:
+		cs = append(cs, control(CtlRootMFA, NotApplicable, "root has no password, access key or certificate: nothing to protect with MFA"))
+		cs = append(cs, control(CtlHardwareMFA, NotApplicable, "root has no password, access key or certificate"))
+	case len(r.MFADevices) == 0:
+		cs = append(cs, control(CtlRootMFA, Fail, "root has credentials and no MFA device"))
+		cs = append(cs, control(CtlHardwareMFA, Fail, "no MFA device"))
+	default:
+		cs = append(cs, control(CtlRootMFA, Pass, "%d MFA device(s): %s", len(r.MFADevices), kinds(r.MFADevices)))
+		switch {
+		case hasKind(r.MFADevices, MFAPasskey):
+			cs = append(cs, control(CtlHardwareMFA, Pass, "passkey or security key registered (phishing-resistant; Security Hub's IAM.6 counts only hardware TOTP tokens and would report this account)"))
+		case hasKind(r.MFADevices, MFAHardware):
+			cs = append(cs, control(CtlHardwareMFA, Pass, "hardware MFA device registered"))
+		case hasKind(r.MFADevices, "unknown"):
+			cs = append(cs, control(CtlHardwareMFA, Unknown, "MFA is enabled but its kind could not be read"))
+		default:
+			cs = append(cs, control(CtlHardwareMFA, Fail, "only virtual MFA"))
+		}
+	}
+
+	// RG.ROOT.1: the strict-mode target.
+	switch {
+	case a.Management:
+		cs = append(cs, control(CtlCredentialsGone, NotApplicable, "the management account's root user cannot be managed centrally: keep its password with MFA"))
+	case noCreds && len(r.MFADevices) == 0:
+		cs = append(cs, control(CtlCredentialsGone, Pass, "no root password, access key, signing certificate or MFA device"))
+	case noCreds:
+		cs = append(cs, control(CtlCredentialsGone, Fail, "no root credentials, but %d MFA device(s) left behind", len(r.MFADevices)))
+	default:
+		cs = append(cs, control(CtlCredentialsGone, Fail, "root has %s", credentialList(r)))
+	}
+
+	// RG.ROOT.2: recent use.
+	switch {
+	case r.LastUsed.IsZero():
+		cs = append(cs, control(CtlNotUsedRecently, Pass, "no recorded use"))
+	case now.Sub(r.LastUsed) < UnusedWindow:
+		cs = append(cs, control(CtlNotUsedRecently, Fail, "root last used %s (%d days ago)", r.LastUsed.UTC().Format(time.RFC3339), int(now.Sub(r.LastUsed).Hours()/24)))
+	default:
+		cs = append(cs, control(CtlNotUsedRecently, Pass, "root last used %s", r.LastUsed.UTC().Format(time.RFC3339)))
+	}
+
+	// RG.SCP.1: a root-deny SCP without the aws:AssumedRoot exemption blocks
+	// every centralized root session in the account.
+	var blocking []string
+	for _, p := range a.RootDenySCPs {
+		if !p.ExemptsRootSessions {
+			blocking = append(blocking, fmt.Sprintf("%s (%s, on %s)", p.ID, p.Name, p.Target))
+		}
+	}
+	switch {
+	case len(a.RootDenySCPs) == 0:
+		cs = append(cs, control(CtlSCPRootSessions, NotApplicable, "no root-deny SCP applies"))
+	case len(blocking) > 0:
+		cs = append(cs, control(CtlSCPRootSessions, Fail, "would block sts:AssumeRoot sessions: %s", strings.Join(blocking, ", ")))
+	default:
+		cs = append(cs, control(CtlSCPRootSessions, Pass, "%d root-deny SCP(s), each exempting aws:AssumedRoot", len(a.RootDenySCPs)))
+	}
+	return cs
+}
+
+// EvaluateOrg computes the organization-wide controls.
+func EvaluateOrg(o OrgInfo) []Control {
+	if o.Error != "" {
+		return []Control{control(CtlOrgRootAccess, Unknown, "%s", o.Error), control(CtlOrgTrustedAccess, Unknown, "%s", o.Error)}
+	}
+	var cs []Control
+	var missing []string
+	for _, f := range []string{"RootCredentialsManagement", "RootSessions"} {
+		if !slices.Contains(o.EnabledFeatures, f) {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) == 0 {
+		cs = append(cs, control(CtlOrgRootAccess, Pass, "RootCredentialsManagement and RootSessions enabled"))
+	} else {
+		cs = append(cs, control(CtlOrgRootAccess, Fail, "not enabled: %s", strings.Join(missing, ", ")))
+	}
+	if o.IAMTrustedAccess {
+		cs = append(cs, control(CtlOrgTrustedAccess, Pass, "trusted access for iam.amazonaws.com enabled"))
+	} else {
+		cs = append(cs, control(CtlOrgTrustedAccess, Fail, "trusted access for iam.amazonaws.com not enabled"))
+	}
+	return cs
+}
+
+func countActive(keys []AccessKey) int {
+	n := 0
+	for _, k := range keys {
+		if k.Status == "Active" {
+			n++
+		}
+	}
+	return n
+}
+
+func hasKind(ds []MFADevice, k MFAKind) bool {
+	return slices.ContainsFunc(ds, func(d MFADevice) bool { return d.Kind == k })
+}
+
+func kinds(ds []MFADevice) string {
+	var ks []string
+	for _, d := range ds {
+		ks = append(ks, string(d.Kind))
+	}
+	return strings.Join(ks, ", ")
+}
+
+func credentialList(r *Root) string {
+	var parts []string
+	if r.Password {
+		parts = append(parts, "a password")
+	}
+	if n := len(r.AccessKeys); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d access key(s)", n))
+	}
+	if n := len(r.SigningCertificates); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d signing certificate(s)", n))
+	}
+	if n := len(r.MFADevices); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d MFA device(s)", n))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// MFAKindOf tells an MFA device's kind from its serial number: virtual
+// devices are ...:mfa/..., passkeys and security keys ...:u2f/..., and a
+// bare vendor serial is a hardware token.
+func MFAKindOf(serial string) MFAKind {
+	switch {
+	case strings.Contains(serial, ":mfa/"):
+		return MFAVirtual
+	case strings.Contains(serial, ":u2f/"):
+		return MFAPasskey
+	case strings.HasPrefix(serial, "arn:"):
+		return MFAVirtual
+	}
+	return MFAHardware
+}
+
+// policyDoc is the part of an IAM policy document the SCP check reads.
+type policyDoc struct {
+	Statement oneOrMany[statement] `json:"Statement"`
+}
+
+type statement struct {
+	Effect    string                    `json:"Effect"`
+	Condition map[string]map[string]any `json:"Condition"`
+}
+
+// oneOrMany reads a JSON value that is an object or an array of them.
+type oneOrMany[T any] []T
+
+func (o *oneOrMany[T]) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '[' {
+		var many []T
+		err := json.Unmarshal(b, &many)
+		*o = many
+		return err
+	}
+	var one T
+	err := json.Unmarshal(b, &one)
+	*o = []T{one}
+	return err
+}
+
+// AnalyzeSCP reports whether a policy denies the root user, and if so
+// whether it exempts centralized root sessions (a condition on
+// aws:AssumedRoot in the denying statement).
+func AnalyzeSCP(content string) (deniesRoot, exempts bool, err error) {
+	var doc policyDoc
+	if err := json.Unmarshal([]byte(content), &doc); err != nil {
+		return false, false, fmt.Errorf("policy document: %w", err)
+	}
+	exempts = true
+	for _, st := range doc.Statement {
+		if !strings.EqualFold(st.Effect, "Deny") || !targetsRoot(st.Condition) {
+			continue
+		}
+		deniesRoot = true
+		if !mentionsKey(st.Condition, "aws:assumedroot") {
+			exempts = false
+		}
+	}
+	if !deniesRoot {
+		exempts = false
+	}
+	return deniesRoot, exempts, nil
+}
+
+// targetsRoot reports whether a condition restricts a statement to root
+// principals (aws:PrincipalArn like arn:aws:iam::*:root).
+func targetsRoot(cond map[string]map[string]any) bool {
+	for op, kv := range cond {
+		if strings.HasPrefix(strings.ToLower(op), "stringnot") || strings.HasPrefix(strings.ToLower(op), "arnnot") {
+			continue
+		}
+		for k, v := range kv {
+			if !strings.EqualFold(k, "aws:PrincipalArn") {
+				continue
+			}
+			for _, s := range stringsOf(v) {
+				if strings.HasSuffix(s, ":root") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func mentionsKey(cond map[string]map[string]any, key string) bool {
+	for _, kv := range cond {
+		for k := range kv {
+			if strings.ToLower(k) == key {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func stringsOf(v any) []string {
+	switch t := v.(type) {
+	case string:
+		return []string{t}
+	case []any:
+		var out []string
+		for _, e := range t {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}

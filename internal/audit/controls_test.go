@@ -1,0 +1,163 @@
+package audit
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+var now = time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+
+func outcomes(cs []Control) map[string]Outcome {
+	m := map[string]Outcome{}
+	for _, c := range cs {
+		m[c.ID] = c.Outcome
+	}
+	return m
+}
+
+func TestEvaluate(t *testing.T) {
+	virtual := MFADevice{Serial: "arn:aws:iam::222222222222:mfa/root-account-mfa-device", Kind: MFAVirtual}
+	passkey := MFADevice{Serial: "arn:aws:iam::222222222222:u2f/root-user/ABCD", Kind: MFAPasskey}
+	hardware := MFADevice{Serial: "GAHT12345678", Kind: MFAHardware}
+	exempt := RootDenySCP{ID: "p-1", Name: "deny-root", Target: "Root", ExemptsRootSessions: true}
+	blocking := RootDenySCP{ID: "p-2", Name: "deny-root-old", Target: "Prod", ExemptsRootSessions: false}
+	tests := []struct {
+		name string
+		acct Account
+		want map[string]Outcome
+	}{
+		{"centrally deleted root: nothing to protect, no false alarms", Account{Root: &Root{}},
+			map[string]Outcome{CtlNoAccessKeys: Pass, CtlRootMFA: NotApplicable, CtlHardwareMFA: NotApplicable, CtlCredentialsGone: Pass, CtlNotUsedRecently: Pass, CtlSCPRootSessions: NotApplicable}},
+		{"password and no MFA", Account{Root: &Root{Password: true}},
+			map[string]Outcome{CtlNoAccessKeys: Pass, CtlRootMFA: Fail, CtlHardwareMFA: Fail, CtlCredentialsGone: Fail}},
+		{"password with virtual MFA", Account{Root: &Root{Password: true, MFADevices: []MFADevice{virtual}}},
+			map[string]Outcome{CtlRootMFA: Pass, CtlHardwareMFA: Fail, CtlCredentialsGone: Fail}},
+		{"passkey counts as phishing-resistant", Account{Root: &Root{Password: true, MFADevices: []MFADevice{virtual, passkey}}},
+			map[string]Outcome{CtlRootMFA: Pass, CtlHardwareMFA: Pass}},
+		{"hardware token", Account{Root: &Root{Password: true, MFADevices: []MFADevice{hardware}}},
+			map[string]Outcome{CtlRootMFA: Pass, CtlHardwareMFA: Pass}},
+		{"inactive access key still fails IAM.4", Account{Root: &Root{AccessKeys: []AccessKey{{ID: "AKIA1", Status: "Inactive"}}}},
+			map[string]Outcome{CtlNoAccessKeys: Fail, CtlRootMFA: Fail, CtlCredentialsGone: Fail}},
+		{"MFA device left behind after deletion", Account{Root: &Root{MFADevices: []MFADevice{virtual}}},
+			map[string]Outcome{CtlRootMFA: NotApplicable, CtlCredentialsGone: Fail}},
+		{"used last week", Account{Root: &Root{Password: true, LastUsed: now.Add(-7 * 24 * time.Hour)}},
+			map[string]Outcome{CtlNotUsedRecently: Fail}},
+		{"used last year", Account{Root: &Root{Password: true, LastUsed: now.Add(-365 * 24 * time.Hour)}},
+			map[string]Outcome{CtlNotUsedRecently: Pass}},
+		{"management account keeps its root", Account{Management: true, Root: &Root{Password: true, MFADevices: []MFADevice{hardware}}},
+			map[string]Outcome{CtlCredentialsGone: NotApplicable, CtlRootMFA: Pass}},
+		{"root-deny SCP without the AssumedRoot exemption", Account{Root: &Root{}, RootDenySCPs: []RootDenySCP{exempt, blocking}},
+			map[string]Outcome{CtlSCPRootSessions: Fail}},
+		{"root-deny SCP with the exemption", Account{Root: &Root{}, RootDenySCPs: []RootDenySCP{exempt}},
+			map[string]Outcome{CtlSCPRootSessions: Pass}},
+		{"not read", Account{Error: "assume root: AccessDenied"},
+			map[string]Outcome{CtlNoAccessKeys: Unknown, CtlRootMFA: Unknown, CtlSCPRootSessions: Unknown}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cs := Evaluate(&tt.acct, now)
+			got := outcomes(cs)
+			for id, want := range tt.want {
+				if got[id] != want {
+					t.Errorf("%s = %s, want %s (%v)", id, got[id], want, cs)
+				}
+			}
+			for _, c := range cs {
+				if c.Title == "" || c.Detail == "" {
+					t.Errorf("control %s lacks a title or detail", c.ID)
+				}
+			}
+		})
+	}
+	// The passkey detail says why it passes where Security Hub would not.
+	cs := Evaluate(&Account{Root: &Root{Password: true, MFADevices: []MFADevice{passkey}}}, now)
+	for _, c := range cs {
+		if c.ID == CtlHardwareMFA && !strings.Contains(c.Detail, "phishing-resistant") {
+			t.Errorf("IAM.6 detail = %q", c.Detail)
+		}
+	}
+}
+
+func TestEvaluateOrg(t *testing.T) {
+	got := outcomes(EvaluateOrg(OrgInfo{EnabledFeatures: []string{"RootCredentialsManagement"}, IAMTrustedAccess: true}))
+	if got[CtlOrgRootAccess] != Fail || got[CtlOrgTrustedAccess] != Pass {
+		t.Errorf("got %v", got)
+	}
+	got = outcomes(EvaluateOrg(OrgInfo{EnabledFeatures: []string{"RootSessions", "RootCredentialsManagement"}}))
+	if got[CtlOrgRootAccess] != Pass || got[CtlOrgTrustedAccess] != Fail {
+		t.Errorf("got %v", got)
+	}
+}
+
+func TestMFAKindOf(t *testing.T) {
+	for serial, want := range map[string]MFAKind{
+		"arn:aws:iam::123456789012:mfa/root-account-mfa-device": MFAVirtual,
+		"arn:aws:iam::123456789012:u2f/root-user/ABCDEFGH":      MFAPasskey,
+		"GAHT12345678": MFAHardware,
+	} {
+		if got := MFAKindOf(serial); got != want {
+			t.Errorf("MFAKindOf(%s) = %s, want %s", serial, got, want)
+		}
+	}
+}
+
+func TestAnalyzeSCP(t *testing.T) {
+	tests := []struct {
+		name            string
+		policy          string
+		denies, exempts bool
+	}{
+		{"classic root deny", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]}}}]}`, true, false},
+		{"root deny exempting root sessions", `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:root"},"Null":{"aws:AssumedRoot":"true"}}}}`, true, true},
+		{"deny for someone else", `{"Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/x"}}}]}`, false, false},
+		{"allow all", `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, false, false},
+		{"except root", `{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:root"}}}]}`, false, false},
+	}
+	for _, tt := range tests {
+		d, e, err := AnalyzeSCP(tt.policy)
+		if err != nil || d != tt.denies || e != tt.exempts {
+			t.Errorf("%s: denies=%v exempts=%v err=%v", tt.name, d, e, err)
+		}
+	}
+	if _, _, err := AnalyzeSCP(`{not json`); err == nil {
+		t.Error("a broken policy must be an error")
+	}
+}
+
+const reportHeader = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n"
+
+func TestParseCredentialReport(t *testing.T) {
+	content := reportHeader +
+		"<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,2026-11-01T10:00:00+00:00,not_supported,not_supported,true,true,2025-01-01T00:00:00+00:00,2026-11-20T00:00:00+00:00,us-east-1,s3,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n" +
+		"alice,arn:aws:iam::123456789012:user/alice,2021-01-01T00:00:00+00:00,true,no_information,N/A,N/A,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
+	r, err := ParseCredentialReport([]byte(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Password || len(r.Notes) != 2 || len(r.MFADevices) != 1 || len(r.AccessKeys) != 1 || len(r.SigningCertificates) != 0 {
+		t.Errorf("root = %+v", r)
+	}
+	if r.AccessKeys[0].Status != "Active" || r.AccessKeys[0].LastUsedService != "s3" || !r.LastUsed.Equal(time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("key = %+v, last used %s", r.AccessKeys[0], r.LastUsed)
+	}
+	never := reportHeader + "<root_account>,arn:aws:iam::123456789012:root,2020-01-01T00:00:00+00:00,not_supported,no_information,not_supported,not_supported,false,false,N/A,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
+	r, err = ParseCredentialReport([]byte(never))
+	if err != nil || !r.LastUsed.IsZero() || len(r.AccessKeys) != 0 || len(r.MFADevices) != 0 {
+		t.Errorf("root = %+v err=%v", r, err)
+	}
+	for _, bad := range []string{"", "user,arn\nalice,x\n", reportHeader + "alice,arn:aws:iam::1:user/alice\n"} {
+		if _, err := ParseCredentialReport([]byte(bad)); err == nil {
+			t.Errorf("report %q accepted", bad)
+		}
+	}
+}
+
+func TestSessionCredsNeverPrintSecrets(t *testing.T) {
+	c := sessionCreds{accessKeyID: "ASIAEXAMPLE", secret: "very-secret", token: "token-value"}
+	for _, s := range []string{c.String(), c.GoString(), c.LogValue().String()} {
+		if strings.Contains(s, "very-secret") || strings.Contains(s, "token-value") {
+			t.Errorf("secret printed: %s", s)
+		}
+	}
+}

@@ -1,0 +1,252 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+)
+
+// Options tune an audit.
+type Options struct {
+	// Workers is how many accounts are audited at once (default 64).
+	Workers int
+	// RoleName, when set, reads member accounts through this role and the
+	// IAM credential report instead of root sessions (for organizations
+	// without centralized root access).
+	RoleName string
+	// AssumeRootRate is the initial pace of sts:AssumeRoot calls per
+	// second (default 50); it adapts to throttling, up to MaxAssumeRootRate
+	// (default twice the initial rate).
+	AssumeRootRate    float64
+	MaxAssumeRootRate float64
+	// MaxAttempts bounds the SDK's retries of throttling and server errors
+	// (default 10).
+	MaxAttempts int
+	// ReportPoll is how often a credential report's generation is checked.
+	ReportPoll time.Duration
+	Now        func() time.Time
+	Logger     *slog.Logger
+	// Progress, if set, is called after each account with the count done.
+	Progress func(done, total int)
+}
+
+type runner struct {
+	cfg     aws.Config
+	opts    Options
+	org     *organizations.Client
+	sts     *sts.Client
+	iam     *iam.Client
+	limiter *adaptiveLimiter
+}
+
+// Run audits every account of the organization that cfg's credentials
+// manage. cfg is the management (or IAM delegated administrator) account's
+// configuration, loaded the SDK's standard way. An account that cannot be
+// read becomes that account's result, with its error; Run fails only when
+// the organization itself cannot be read.
+func Run(ctx context.Context, cfg aws.Config, opts Options) (*Report, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = 64
+	}
+	if opts.AssumeRootRate <= 0 {
+		opts.AssumeRootRate = 50
+	}
+	if opts.MaxAssumeRootRate <= 0 {
+		opts.MaxAssumeRootRate = 2 * opts.AssumeRootRate
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 10
+	}
+	if opts.ReportPoll <= 0 {
+		opts.ReportPoll = 2 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := &runner{opts: opts, limiter: newAdaptiveLimiter(opts.AssumeRootRate, 1, opts.MaxAssumeRootRate)}
+	r.cfg = cfg.Copy()
+	standard := func() aws.RetryerV2 {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = opts.MaxAttempts
+			o.MaxBackoff = 5 * time.Second
+			// Many accounts in flight share one client: a retry quota would
+			// turn a burst of throttling into failed accounts.
+			o.RateLimiter = ratelimit.None
+		})
+	}
+	r.cfg.Retryer = func() aws.Retryer { return standard() }
+	r.org = organizations.NewFromConfig(r.cfg)
+	r.iam = iam.NewFromConfig(r.cfg)
+	// The STS client carries only the session calls; its throttling paces
+	// AssumeRoot while the SDK retries.
+	r.sts = sts.NewFromConfig(r.cfg, func(o *sts.Options) {
+		o.Retryer = &observingRetryer{RetryerV2: standard(), throttled: r.limiter.Throttled}
+	})
+
+	rep := &Report{StartedAt: opts.Now().UTC()}
+	tree, err := discover(ctx, r.org, r.iam)
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	rep.Organization = tree.info
+	rep.OrgControls = EvaluateOrg(tree.info)
+	rep.Accounts = tree.accounts
+	r.opts.Logger.Info("discovered organization", "org", tree.info.ID, "accounts", len(tree.accounts))
+
+	jobs := make(chan *Account)
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for range min(opts.Workers, max(1, len(tree.accounts))) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for a := range jobs {
+				a.RootDenySCPs = tree.scpsFor(a.ID)
+				r.auditAccount(ctx, a)
+				a.Controls = Evaluate(a, opts.Now())
+				n := done.Add(1)
+				if opts.Progress != nil {
+					opts.Progress(int(n), len(tree.accounts))
+				}
+			}
+		}()
+	}
+	for _, a := range tree.accounts {
+		select {
+		case jobs <- a:
+		case <-ctx.Done():
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	rep.FinishedAt = opts.Now().UTC()
+	rep.Summary = summarize(rep)
+	if ctx.Err() != nil {
+		return rep, fmt.Errorf("audit: %w", ctx.Err())
+	}
+	return rep, nil
+}
+
+// auditAccount reads one account's root user. Errors become the account's.
+func (r *runner) auditAccount(ctx context.Context, a *Account) {
+	log := r.opts.Logger.With("account", a.ID)
+	if ctx.Err() != nil {
+		a.Method, a.Error = MethodNone, ctx.Err().Error()
+		return
+	}
+	if a.State != "" && a.State != "ACTIVE" {
+		a.Method = MethodNone
+		return // suspended and closing accounts are reported, not read
+	}
+	var root *Root
+	var err error
+	switch {
+	case a.Management:
+		a.Method = MethodManagement
+		root, err = readRootFromReport(ctx, r.iam, r.opts.ReportPoll)
+	case r.opts.RoleName != "":
+		a.Method = MethodCredentialReport
+		var c sessionCreds
+		if c, err = r.assumeRole(ctx, a.ID); err == nil {
+			root, err = readRootFromReport(ctx, r.memberIAM(c), r.opts.ReportPoll)
+		}
+	default:
+		a.Method = MethodAssumeRoot
+		var c sessionCreds
+		if c, err = r.assumeRoot(ctx, a.ID); err == nil {
+			r.limiter.Succeeded()
+			root, err = readRoot(ctx, r.memberIAM(c))
+		}
+	}
+	if err != nil {
+		a.Error = fmt.Sprintf("account %s: %v", a.ID, err)
+		log.Warn("account not audited", "error", err)
+		return
+	}
+	a.Root = root
+	log.Debug("account audited", "method", a.Method)
+}
+
+func summarize(rep *Report) Summary {
+	s := Summary{Accounts: len(rep.Accounts), ByControl: map[string]Tally{}}
+	for _, a := range rep.Accounts {
+		switch {
+		case a.Error != "":
+			s.Failed++
+		case a.Root != nil:
+			s.Audited++
+			if !a.Root.HasCredentials() && len(a.Root.MFADevices) == 0 {
+				s.RootCredentialsGone++
+			}
+		}
+		for _, c := range a.Controls {
+			t := s.ByControl[c.ID]
+			switch c.Outcome {
+			case Pass:
+				t.Pass++
+			case Fail:
+				t.Fail++
+			case NotApplicable:
+				t.NotApplicable++
+			default:
+				t.Unknown++
+			}
+			s.ByControl[c.ID] = t
+		}
+	}
+	for _, c := range rep.OrgControls {
+		t := s.ByControl[c.ID]
+		switch c.Outcome {
+		case Pass:
+			t.Pass++
+		case Fail:
+			t.Fail++
+		default:
+			t.Unknown++
+		}
+		s.ByControl[c.ID] = t
+	}
+	return s
+}
+
+// Failed reports whether any control failed anywhere.
+func (rep *Report) Failed() bool {
+	return slices.ContainsFunc(rep.OrgControls, func(c Control) bool { return c.Outcome == Fail }) ||
+		slices.ContainsFunc(rep.Accounts, func(a *Account) bool {
+			return slices.ContainsFunc(a.Controls, func(c Control) bool { return c.Outcome == Fail })
+		})
+}
+
+// observingRetryer tells the audit when an operation was throttled, so
+// the pace of AssumeRoot adapts while the SDK retries.
+type observingRetryer struct {
+	aws.RetryerV2
+	throttled func()
+}
+
+func (o *observingRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded":
+			o.throttled()
+		}
+	}
+	return o.RetryerV2.RetryDelay(attempt, err)
+}

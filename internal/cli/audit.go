@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/spf13/cobra"
+
+	"github.com/rootguard/rootguard/internal/audit"
+	"github.com/rootguard/rootguard/internal/report"
+)
+
+type auditOptions struct {
+	io        IO
+	logger    func() *slog.Logger
+	output    string
+	roleName  string
+	workers   int
+	rate      float64
+	exports   []string
+	region    string
+	db        string
+	noHistory bool
+}
+
+func newAuditCmd(io IO, logger func() *slog.Logger) *cobra.Command {
+	o := &auditOptions{io: io, logger: logger}
+	cmd := &cobra.Command{
+		Use:   "audit",
+		Short: "Report every account's root credentials and the controls that guard them",
+		Long: `Audit reads, from the management account (or the IAM delegated administrator),
+the root user of every account in the organization: password, MFA and its
+kind, access keys, signing certificates, last use. Member accounts are read
+with one sts:AssumeRoot session (task policy IAMAuditRootUserCredentials)
+each, so no role is needed in any member; --role-name reads them through a
+role and the IAM credential report instead.
+
+Controls: IAM.4 (no root access keys), IAM.9 (root MFA), IAM.6 (hardware or
+passkey MFA), RG.ROOT.1 (root credentials absent), RG.ROOT.2 (not used in 90
+days), RG.SCP.1 (root-deny SCPs exempt root sessions), RG.ORG.1/RG.ORG.2
+(centralized root access and IAM trusted access enabled). Each is pass, fail,
+or not-applicable when the account has no root credentials.
+
+Exit 0: every control passes; 3: a control failed; 1: an account could not be
+audited (the others still are).`,
+		Example: `  rootguard audit
+  rootguard audit --output json > audit.jsonl
+  rootguard audit --export html=audit.html --export asff=findings.json
+  rootguard audit --role-name OrganizationAccountAccessRole   # without root sessions`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAudit(cmd.Context(), o) },
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json (one object per account) or csv")
+	f.StringVar(&o.roleName, "role-name", "", "read members through this role and the credential report instead of root sessions")
+	f.IntVar(&o.workers, "workers", 64, "accounts audited at once")
+	f.Float64Var(&o.rate, "assume-root-rate", 50, "initial sts:AssumeRoot calls per second (adapts to throttling)")
+	f.StringArrayVar(&o.exports, "export", nil, "also write asff=FILE (Security Hub findings) or html=FILE (a self-contained report); repeatable")
+	f.StringVar(&o.region, "securityhub-region", "", "home region for ASFF product ARNs (default: the SDK's region)")
+	return cmd
+}
+
+type export struct{ kind, path string }
+
+func parseExports(vals []string) ([]export, error) {
+	var out []export
+	for _, v := range vals {
+		kind, path, ok := strings.Cut(v, "=")
+		if !ok || path == "" || (kind != "asff" && kind != "html") {
+			return nil, fmt.Errorf("--export %q: want asff=FILE or html=FILE", v)
+		}
+		out = append(out, export{kind, path})
+	}
+	return out, nil
+}
+
+func runAudit(ctx context.Context, o *auditOptions) error {
+	format, err := report.ParseFormat(o.output)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	exports, err := parseExports(o.exports)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
+	}
+	region := o.region
+	if region == "" {
+		region = cfg.Region
+	}
+	if region == "" {
+		region = "us-east-1"
+	}
+	opts := audit.Options{Workers: o.workers, RoleName: o.roleName, AssumeRootRate: o.rate, Logger: o.logger()}
+	if o.io.ErrTTY {
+		opts.Progress = progressBar(o.io.Err)
+	}
+	rep, err := audit.Run(ctx, cfg, opts)
+	if o.io.ErrTTY {
+		fmt.Fprint(o.io.Err, "\r\033[K")
+	}
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	if err := report.Audit(o.io.Out, rep, report.Options{Format: format, Pretty: o.io.OutTTY}); err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("write output: %w", err)}
+	}
+	for _, e := range exports {
+		if err := writeExport(e, rep, region); err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+	}
+	report.AuditSummary(o.io.Err, rep)
+	switch {
+	case rep.Summary.Failed > 0:
+		return &exitError{code: ExitError, err: fmt.Errorf("%d accounts could not be audited (listed above)", rep.Summary.Failed)}
+	case rep.Failed():
+		return &exitError{code: ExitFindings}
+	}
+	return nil
+}
+
+func writeExport(e export, rep *audit.Report, region string) error {
+	f, err := os.Create(e.path)
+	if err != nil {
+		return fmt.Errorf("export %s: %w", e.kind, err)
+	}
+	switch e.kind {
+	case "asff":
+		err = report.WriteASFF(f, report.ASFF(rep, region))
+	case "html":
+		err = report.HTML(f, rep)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("export %s to %s: %w", e.kind, e.path, err)
+	}
+	return nil
+}
+
+// progressBar draws "[=====>    ] 512/1000 accounts" on a terminal.
+func progressBar(w io.Writer) func(done, total int) {
+	var mu sync.Mutex
+	return func(done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		const width = 30
+		n := width * done / max(total, 1)
+		fmt.Fprintf(w, "\r[%s%s] %d/%d accounts", strings.Repeat("=", n), strings.Repeat(" ", width-n), done, total)
+	}
+}
