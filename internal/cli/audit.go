@@ -25,8 +25,6 @@ type auditOptions struct {
 	rate      float64
 	exports   []string
 	region    string
-	db        string
-	noHistory bool
 }
 
 func newAuditCmd(io IO, logger func() *slog.Logger) *cobra.Command {
