@@ -17,14 +17,14 @@ import (
 )
 
 type auditOptions struct {
-	io        IO
-	logger    func() *slog.Logger
-	output    string
-	roleName  string
-	workers   int
-	rate      float64
-	exports   []string
-	region    string
+	io       IO
+	logger   func() *slog.Logger
+	output   string
+	roleName string
+	workers  int
+	rate     float64
+	exports  []string
+	region   string
 }
 
 func newAuditCmd(io IO, logger func() *slog.Logger) *cobra.Command {
