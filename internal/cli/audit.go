@@ -14,6 +14,7 @@ import (
 
 	"github.com/rootguard/rootguard/internal/audit"
 	"github.com/rootguard/rootguard/internal/report"
+	"github.com/rootguard/rootguard/internal/store"
 )
 
 type auditOptions struct {
@@ -25,6 +26,8 @@ type auditOptions struct {
 	rate     float64
 	exports  []string
 	region   string
+	db       string
+	noHist   bool
 }
 
 func newAuditCmd(io IO, logger func() *slog.Logger) *cobra.Command {
@@ -61,6 +64,9 @@ audited (the others still are).`,
 	f.Float64Var(&o.rate, "assume-root-rate", 50, "initial sts:AssumeRoot calls per second (adapts to throttling)")
 	f.StringArrayVar(&o.exports, "export", nil, "also write asff=FILE (Security Hub findings) or html=FILE (a self-contained report); repeatable")
 	f.StringVar(&o.region, "securityhub-region", "", "home region for ASFF product ARNs (default: the SDK's region)")
+	f.StringVar(&o.db, "db", "", "history database (default: rootguard.db under the user's state directory)")
+	f.BoolVar(&o.noHist, "no-history", false, "do not record this audit in the history database")
+	cmd.AddCommand(newAuditDiffCmd(io), newAuditHistoryCmd(io))
 	return cmd
 }
 
@@ -117,6 +123,13 @@ func runAudit(ctx context.Context, o *auditOptions) error {
 			return &exitError{code: ExitError, err: err}
 		}
 	}
+	if !o.noHist {
+		id, path, err := saveAudit(ctx, o.db, rep)
+		if err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		fmt.Fprintf(o.io.Err, "rootguard: recorded as audit %d in %s (rootguard audit diff shows what changed)\n", id, path)
+	}
 	report.AuditSummary(o.io.Err, rep)
 	switch {
 	case rep.Summary.Failed > 0:
@@ -157,4 +170,98 @@ func progressBar(w io.Writer) func(done, total int) {
 		n := width * done / max(total, 1)
 		fmt.Fprintf(w, "\r[%s%s] %d/%d accounts", strings.Repeat("=", n), strings.Repeat(" ", width-n), done, total)
 	}
+}
+
+func openStore(ctx context.Context, path string) (*store.Store, error) {
+	if path == "" {
+		var err error
+		if path, err = store.DefaultPath(); err != nil {
+			return nil, err
+		}
+	}
+	return store.Open(ctx, path)
+}
+
+func saveAudit(ctx context.Context, path string, rep *audit.Report) (int64, string, error) {
+	st, err := openStore(ctx, path)
+	if err != nil {
+		return 0, "", err
+	}
+	defer st.Close()
+	id, err := st.SaveAudit(ctx, rep)
+	return id, st.Path(), err
+}
+
+func newAuditDiffCmd(io IO) *cobra.Command {
+	var db, output string
+	cmd := &cobra.Command{
+		Use:   "diff",
+		Short: "Show what changed between the last two audits",
+		Long: `Diff compares the two newest audits in the history database: accounts added or
+removed, root passwords, access keys, MFA devices and certificates added or
+removed, root used since, controls that changed outcome, org features.
+Exit 0: no change; 3: changes.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := report.ParseFormat(output)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			st, err := openStore(cmd.Context(), db)
+			if err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			defer st.Close()
+			reps, err := st.LatestAudits(cmd.Context(), 2)
+			if err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			if len(reps) < 2 {
+				return &exitError{code: ExitError, err: fmt.Errorf("%s holds %d audit(s): diff needs two", st.Path(), len(reps))}
+			}
+			changes := audit.Diff(reps[1], reps[0])
+			if err := report.Changes(io.Out, changes, report.Options{Format: format, Pretty: io.OutTTY}); err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			fmt.Fprintf(io.Err, "rootguard: %d changes from the audit of %s to the audit of %s\n", len(changes),
+				reps[1].StartedAt.Format("2006-01-02T15:04:05Z"), reps[0].StartedAt.Format("2006-01-02T15:04:05Z"))
+			if len(changes) > 0 {
+				return &exitError{code: ExitFindings}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&db, "db", "", "history database (default: rootguard.db under the user's state directory)")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or csv")
+	return cmd
+}
+
+func newAuditHistoryCmd(io IO) *cobra.Command {
+	var db, output string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "history",
+		Short: "List the audits in the history database",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := report.ParseFormat(output)
+			if err != nil {
+				return usageError("%v", err)
+			}
+			st, err := openStore(cmd.Context(), db)
+			if err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			defer st.Close()
+			infos, err := st.Audits(cmd.Context(), limit)
+			if err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			return report.AuditHistory(io.Out, infos, report.Options{Format: format, Pretty: io.OutTTY})
+		},
+	}
+	cmd.Flags().StringVar(&db, "db", "", "history database (default: rootguard.db under the user's state directory)")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or csv")
+	cmd.Flags().IntVar(&limit, "limit", 20, "how many audits, newest first (0: all)")
+	return cmd
 }

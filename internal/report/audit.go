@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/rootguard/rootguard/internal/audit"
+	"github.com/rootguard/rootguard/internal/store"
 )
 
 var auditColumns = []string{"ACCOUNT", "NAME", "OU", "STATE", "METHOD", "PASSWORD", "MFA", "ACCESS KEYS", "CERTS", "LAST USED", "FAILED CONTROLS", "ERROR"}
@@ -107,4 +108,49 @@ func AuditSummary(w io.Writer, rep *audit.Report) {
 			fmt.Fprintf(w, "  %s\n", a.Error)
 		}
 	}
+}
+
+var changeColumns = []string{"ACCOUNT", "NAME", "CHANGE", "DETAIL"}
+
+// Changes writes what changed between two audits.
+func Changes(w io.Writer, cs []audit.Change, o Options) error {
+	row := func(i int) []string { return []string{cs[i].Account, cs[i].Name, cs[i].Kind, cs[i].Detail} }
+	switch o.Format {
+	case JSON:
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, c := range cs {
+			if err := enc.Encode(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	case CSV:
+		return writeCSV(w, changeColumns, len(cs), row)
+	}
+	return writeTable(w, o.Pretty, changeColumns, len(cs), row)
+}
+
+var historyColumns = []string{"AUDIT", "ORGANIZATION", "STARTED", "FINISHED", "ACCOUNTS", "NOT AUDITED", "WITH FAILED CONTROLS"}
+
+// AuditHistory lists stored audits.
+func AuditHistory(w io.Writer, infos []store.AuditInfo, o Options) error {
+	row := func(i int) []string {
+		a := infos[i]
+		return []string{strconv.FormatInt(a.ID, 10), a.OrgID, timeString(a.StartedAt), timeString(a.FinishedAt),
+			strconv.Itoa(a.Accounts), strconv.Itoa(a.Failed), strconv.Itoa(a.WithFindings)}
+	}
+	switch o.Format {
+	case JSON:
+		enc := json.NewEncoder(w)
+		for _, a := range infos {
+			if err := enc.Encode(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	case CSV:
+		return writeCSV(w, historyColumns, len(infos), row)
+	}
+	return writeTable(w, o.Pretty, historyColumns, len(infos), row)
 }
