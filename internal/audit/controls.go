@@ -62,12 +62,20 @@ func Evaluate(a *Account, now time.Time) []Control {
 	var cs []Control
 	r := a.Root
 	if r == nil {
+		why := a.Error
+		if why == "" {
+			why = "account is " + a.State
+		}
 		for _, info := range Controls {
-			if !info.OrgLevel {
-				cs = append(cs, control(info.ID, Unknown, "not read: %s", a.Error))
+			if !info.OrgLevel && info.ID != CtlSCPRootSessions {
+				o := Unknown
+				if a.Error == "" {
+					o = NotApplicable // suspended or closing: nothing to read
+				}
+				cs = append(cs, control(info.ID, o, "root user not read: %s", why))
 			}
 		}
-		return cs
+		return append(cs, scpControl(a))
 	}
 	noCreds := !r.HasCredentials()
 
@@ -125,23 +133,32 @@ func Evaluate(a *Account, now time.Time) []Control {
 		cs = append(cs, control(CtlNotUsedRecently, Pass, "root last used %s", r.LastUsed.UTC().Format(time.RFC3339)))
 	}
 
-	// RG.SCP.1: a root-deny SCP without the aws:AssumedRoot exemption blocks
-	// every centralized root session in the account.
-	var blocking []string
-	for _, p := range a.RootDenySCPs {
-		if !p.ExemptsRootSessions {
-			blocking = append(blocking, fmt.Sprintf("%s (%s, on %s)", p.ID, p.Name, p.Target))
-		}
-	}
+	return append(cs, scpControl(a))
+}
+
+// scpControl is RG.SCP.1: a root-deny SCP without the aws:AssumedRoot
+// exemption blocks every centralized root session in the account.
+func scpControl(a *Account) Control {
+	blocking := BlockingSCPs(a)
 	switch {
 	case len(a.RootDenySCPs) == 0:
-		cs = append(cs, control(CtlSCPRootSessions, NotApplicable, "no root-deny SCP applies"))
+		return control(CtlSCPRootSessions, NotApplicable, "no root-deny SCP applies")
 	case len(blocking) > 0:
-		cs = append(cs, control(CtlSCPRootSessions, Fail, "would block sts:AssumeRoot sessions: %s", strings.Join(blocking, ", ")))
-	default:
-		cs = append(cs, control(CtlSCPRootSessions, Pass, "%d root-deny SCP(s), each exempting aws:AssumedRoot", len(a.RootDenySCPs)))
+		return control(CtlSCPRootSessions, Fail, "would block sts:AssumeRoot sessions: %s", strings.Join(blocking, ", "))
 	}
-	return cs
+	return control(CtlSCPRootSessions, Pass, "%d root-deny SCP(s), each exempting aws:AssumedRoot", len(a.RootDenySCPs))
+}
+
+// BlockingSCPs names the root-deny SCPs on an account that do not exempt
+// centralized root sessions.
+func BlockingSCPs(a *Account) []string {
+	var out []string
+	for _, p := range a.RootDenySCPs {
+		if !p.ExemptsRootSessions {
+			out = append(out, fmt.Sprintf("%s (%s, on %s)", p.ID, p.Name, p.Target))
+		}
+	}
+	return out
 }
 
 // EvaluateOrg computes the organization-wide controls.

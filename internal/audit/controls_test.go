@@ -52,7 +52,7 @@ func TestEvaluate(t *testing.T) {
 		{"root-deny SCP with the exemption", Account{Root: &Root{}, RootDenySCPs: []RootDenySCP{exempt}},
 			map[string]Outcome{CtlSCPRootSessions: Pass}},
 		{"not read", Account{Error: "assume root: AccessDenied"},
-			map[string]Outcome{CtlNoAccessKeys: Unknown, CtlRootMFA: Unknown, CtlSCPRootSessions: Unknown}},
+			map[string]Outcome{CtlNoAccessKeys: Unknown, CtlRootMFA: Unknown, CtlSCPRootSessions: NotApplicable}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

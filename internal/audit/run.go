@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -176,6 +177,9 @@ func (r *runner) auditAccount(ctx context.Context, a *Account) {
 	}
 	if err != nil {
 		a.Error = fmt.Sprintf("account %s: %v", a.ID, err)
+		if b := BlockingSCPs(a); len(b) > 0 && a.Method == MethodAssumeRoot {
+			a.Error += fmt.Sprintf(" (a root-deny SCP without the aws:AssumedRoot exemption applies: %s; see %s)", strings.Join(b, ", "), CtlSCPRootSessions)
+		}
 		log.Warn("account not audited", "error", err)
 		return
 	}

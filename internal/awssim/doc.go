@@ -1,0 +1,47 @@
+// Package awssim is a local HTTP server that speaks AWS's wire protocols for
+// the root-user management APIs of STS, IAM and Organizations.
+//
+// No AWS emulator implements sts:AssumeRoot, the root-task policies or the
+// centralized root access features of IAM, so rootguard's tests (and the
+// sandbox command) run against this server instead. It is held to AWS's
+// wire format by the real aws-sdk-go-v2 clients: point them at it with
+// BaseEndpoint (what AWS_ENDPOINT_URL does), sign with the credentials from
+// [Server.ManagementCredentials], and every call decodes as it would from AWS.
+//
+// The server identifies the service from the credential scope of the SigV4
+// Authorization header (signatures are not verified) and answers
+//   - STS and IAM in the query protocol (form-encoded POST, XML replies and
+//     <ErrorResponse> errors);
+//   - Organizations in JSON 1.1 (X-Amz-Target, {"__type": ...} errors).
+//
+// Its state comes from a [Scenario], a documented YAML file (see
+// testdata/scenario.yaml) or one made by [GenerateScenario]. Write
+// operations (deleting root credentials, enabling features) change the
+// server's copy, never the Scenario passed to [New]. [Options] adds per-API
+// rate limits, latency and a deterministic fault rate for load tests.
+//
+// Supported operations:
+//
+//	sts:           GetCallerIdentity, AssumeRole, AssumeRoot
+//	iam:           GetAccountSummary, GetUser, GetLoginProfile, CreateLoginProfile,
+//	               DeleteLoginProfile, ListAccessKeys, GetAccessKeyLastUsed,
+//	               DeleteAccessKey, ListMFADevices, DeactivateMFADevice,
+//	               DeleteVirtualMFADevice, ListSigningCertificates,
+//	               DeleteSigningCertificate, GenerateCredentialReport,
+//	               GetCredentialReport, ListOrganizationsFeatures,
+//	               EnableOrganizationsRootCredentialsManagement,
+//	               EnableOrganizationsRootSessions
+//	organizations: DescribeOrganization, ListRoots, ListOrganizationalUnitsForParent,
+//	               ListAccountsForParent, ListAccounts, ListParents, DescribeAccount,
+//	               ListAWSServiceAccessForOrganization, ListDelegatedAdministrators,
+//	               ListPoliciesForTarget, DescribePolicy
+//
+// Principals: the management credentials belong to an IAM user
+// (awssim-admin) in the management account with full permissions. AssumeRole
+// into a role the scenario lists (by default OrganizationAccountAccessRole in
+// every member account, trusted by the management account) gives a role
+// session with full permissions in that account. AssumeRoot gives a root
+// session limited to what its task policy allows. Service control policies
+// of the scenario are evaluated for IAM and STS calls made by principals in
+// member accounts (Deny statements only; see [Policy]).
+package awssim

@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rootguard/rootguard/internal/awssim"
+)
+
+type sandboxOptions struct {
+	io            IO
+	logger        func() *slog.Logger
+	scenario      string
+	accounts      int
+	seed          uint64
+	writeScenario string
+	listen        string
+	latency       time.Duration
+	throttle      []string
+	faultRate     float64
+	reportDelay   time.Duration
+	envFile       string
+	output        string
+}
+
+// sandboxReady, when set (by tests), is called once the sandbox serves.
+var sandboxReady func(env map[string]string)
+
+func newSandboxCmd(io IO, logger func() *slog.Logger) *cobra.Command {
+	o := &sandboxOptions{io: io, logger: logger}
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Serve a simulated AWS Organization (STS, IAM, Organizations) on 127.0.0.1",
+		Long: `Sandbox serves internal/awssim, rootguard's simulator of the AWS APIs that
+centralized root access uses (sts:AssumeRoot, the root-credential IAM calls,
+Organizations), on 127.0.0.1. It prints the environment a client needs
+(AWS_ENDPOINT_URL and static credentials of an administrator in the
+management account): every rootguard command, and any other aws-sdk-go-v2
+tool, then works against it unchanged. It runs until interrupted.
+
+The organization comes from a scenario file (see internal/awssim/testdata/
+scenario.yaml) or is generated with --accounts and --seed.`,
+		Example: `  eval "$(rootguard sandbox --accounts 50 &)"   # or:
+  rootguard sandbox --accounts 1000 --latency 25ms --throttle sts:AssumeRoot=50 --fault-rate 0.02 --env-file /tmp/sim.env &
+  . /tmp/sim.env && rootguard audit`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runSandbox(cmd.Context(), o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.scenario, "scenario", "", "scenario YAML file")
+	f.IntVar(&o.accounts, "accounts", 20, "accounts to generate when no --scenario is given")
+	f.Uint64Var(&o.seed, "seed", 1, "seed for the generated scenario, credentials and faults")
+	f.StringVar(&o.writeScenario, "write-scenario", "", "write the scenario served to this file")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:0", "loopback address to listen on")
+	f.DurationVar(&o.latency, "latency", 0, "latency added to every request")
+	f.StringSliceVar(&o.throttle, "throttle", nil, "rate limits, e.g. sts:AssumeRoot=50,iam:GetUser=100 (requests per second)")
+	f.Float64Var(&o.faultRate, "fault-rate", 0, "fraction of requests answered with a 5xx error")
+	f.DurationVar(&o.reportDelay, "report-delay", 2*time.Second, "time a credential report takes to generate")
+	f.StringVar(&o.envFile, "env-file", "", "also write the environment, as shell exports, to this file")
+	f.StringVarP(&o.output, "output", "o", "table", "how to print the environment: table (shell exports) or json")
+	return cmd
+}
+
+func parseThrottle(vals []string) (map[string]float64, error) {
+	limits := map[string]float64{}
+	for _, v := range splitList(vals) {
+		op, n, ok := strings.Cut(v, "=")
+		rate, err := strconv.ParseFloat(n, 64)
+		if !ok || !strings.Contains(op, ":") || err != nil || rate <= 0 {
+			return nil, fmt.Errorf("--throttle %q: want service:Operation=requests-per-second", v)
+		}
+		limits[op] = rate
+	}
+	return limits, nil
+}
+
+func runSandbox(ctx context.Context, o *sandboxOptions) error {
+	if o.output != "table" && o.output != "json" {
+		return usageError("--output %q: want table or json", o.output)
+	}
+	limits, err := parseThrottle(o.throttle)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	if o.faultRate < 0 || o.faultRate > 1 {
+		return usageError("--fault-rate must be between 0 and 1")
+	}
+	var sc *awssim.Scenario
+	if o.scenario != "" {
+		if sc, err = awssim.LoadScenario(o.scenario); err != nil {
+			return usageError("%v", err)
+		}
+	} else {
+		if o.accounts < 1 {
+			return usageError("--accounts must be at least 1")
+		}
+		sc = awssim.GenerateScenario(o.accounts, o.seed)
+	}
+	if o.writeScenario != "" {
+		b, err := sc.Marshal()
+		if err == nil {
+			err = os.WriteFile(o.writeScenario, b, 0o644)
+		}
+		if err != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("write scenario: %w", err)}
+		}
+	}
+	srv := awssim.New(sc, awssim.Options{
+		RateLimits: limits, Latency: o.latency, FaultRate: o.faultRate, Seed: o.seed,
+		ReportDelay: o.reportDelay, Logger: o.logger(),
+	})
+	url, stop, err := srv.Start(o.listen)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	akid, secret := srv.ManagementCredentials()
+	env := map[string]string{
+		"AWS_ENDPOINT_URL":      url,
+		"AWS_ACCESS_KEY_ID":     akid,
+		"AWS_SECRET_ACCESS_KEY": secret,
+		"AWS_REGION":            "us-east-1",
+	}
+	if o.envFile != "" {
+		if err := os.WriteFile(o.envFile, []byte(shellExports(env)), 0o600); err != nil {
+			_ = stop(context.Background())
+			return &exitError{code: ExitError, err: fmt.Errorf("write env file: %w", err)}
+		}
+	}
+	if err := printEnv(o.io.Out, env, o.output); err != nil {
+		_ = stop(context.Background())
+		return &exitError{code: ExitError, err: err}
+	}
+	fmt.Fprintf(o.io.Err, "rootguard: sandbox serving organization %s (%d accounts) at %s; stop with Ctrl-C\n",
+		sc.Organization.ID, len(sc.Accounts), url)
+	if sandboxReady != nil {
+		sandboxReady(env)
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := stop(sctx); err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	counts := srv.Counts()
+	ops := make([]string, 0, len(counts))
+	for op := range counts {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	var parts []string
+	for _, op := range ops {
+		parts = append(parts, fmt.Sprintf("%s=%d", op, counts[op]))
+	}
+	fmt.Fprintf(o.io.Err, "rootguard: sandbox stopped; requests: %s\n", strings.Join(parts, " "))
+	return nil
+}
+
+func shellExports(env map[string]string) string {
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "export %s=%s\n", k, env[k])
+	}
+	return b.String()
+}
+
+func printEnv(w io.Writer, env map[string]string, format string) error {
+	if format == "json" {
+		return json.NewEncoder(w).Encode(env)
+	}
+	_, err := io.WriteString(w, shellExports(env))
+	return err
+}
