@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -158,8 +159,16 @@ func readRoot(ctx context.Context, c *iam.Client) (*Root, error) {
 		mu.Unlock()
 	}()
 	wg.Wait()
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	// The calls finish in any order: report them in a fixed one.
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	switch len(errs) {
+	case 0:
+	case 1:
+		return nil, errs[0]
+	default:
+		// The calls usually fail for one reason (a denial, a throttle that
+		// outlasted the retries): name the first and count the rest.
+		return nil, fmt.Errorf("%w (and %d more calls failed)", errs[0], len(errs)-1)
 	}
 	root.LastUsed = root.PasswordLastUsed
 	for _, k := range root.AccessKeys {

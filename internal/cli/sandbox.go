@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rootguard/rootguard/internal/audit"
 	"github.com/rootguard/rootguard/internal/awssim"
 )
 
@@ -31,6 +32,7 @@ type sandboxOptions struct {
 	reportDelay   time.Duration
 	envFile       string
 	output        string
+	blockingSCP   bool
 }
 
 // sandboxReady, when set (by tests), is called once the sandbox serves.
@@ -68,6 +70,7 @@ scenario.yaml) or is generated with --accounts and --seed.`,
 	f.DurationVar(&o.reportDelay, "report-delay", 2*time.Second, "time a credential report takes to generate")
 	f.StringVar(&o.envFile, "env-file", "", "also write the environment, as shell exports, to this file")
 	f.StringVarP(&o.output, "output", "o", "table", "how to print the environment: table (shell exports) or json")
+	f.BoolVar(&o.blockingSCP, "blocking-scp", true, "keep the generated root-deny SCP that lacks the aws:AssumedRoot exemption attached (set false for an organization where every account can be audited)")
 	return cmd
 }
 
@@ -105,6 +108,9 @@ func runSandbox(ctx context.Context, o *sandboxOptions) error {
 			return usageError("--accounts must be at least 1")
 		}
 		sc = awssim.GenerateScenario(o.accounts, o.seed)
+		if !o.blockingSCP {
+			detachBlockingSCPs(sc)
+		}
 	}
 	if o.writeScenario != "" {
 		b, err := sc.Marshal()
@@ -184,4 +190,15 @@ func printEnv(w io.Writer, env map[string]string, format string) error {
 	}
 	_, err := io.WriteString(w, shellExports(env))
 	return err
+}
+
+// detachBlockingSCPs detaches the root-deny SCPs that would block root
+// sessions (those without the aws:AssumedRoot exemption).
+func detachBlockingSCPs(sc *awssim.Scenario) {
+	for i := range sc.Policies {
+		p := &sc.Policies[i]
+		if denies, exempts, err := audit.AnalyzeSCP(p.Content); err == nil && denies && !exempts {
+			p.Targets = nil
+		}
+	}
 }
