@@ -21,6 +21,8 @@ var orgsOps = map[string]handler{
 	"DescribePolicy":                      describePolicy,
 	"ListPolicies":                        listPolicies,
 	"ListTargetsForPolicy":                listTargetsForPolicy,
+	"EnableAWSServiceAccess":              enableAWSServiceAccess,
+	"RegisterDelegatedAdministrator":      registerDelegatedAdministrator,
 }
 
 // orgsInput is every Organizations input member the server reads.

@@ -1,0 +1,296 @@
+// Package org reads and changes the organization-wide setup that
+// centralized root access needs: all-features mode, trusted access for
+// IAM, an optional IAM delegated administrator, and the two root-access
+// features (root credentials management and root sessions).
+package org
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/rootguard/rootguard/internal/audit"
+)
+
+// IAMServicePrincipal is IAM's service principal in Organizations.
+const IAMServicePrincipal = "iam.amazonaws.com"
+
+// Status is the organization's root-access setup.
+type Status struct {
+	OrganizationID      string   `json:"organizationId"`
+	ManagementAccountID string   `json:"managementAccountId"`
+	CallerAccountID     string   `json:"callerAccountId"`
+	CallerARN           string   `json:"callerArn"`
+	FeatureSet          string   `json:"featureSet"`
+	IAMTrustedAccess    bool     `json:"iamTrustedAccess"`
+	DelegatedAdmins     []string `json:"iamDelegatedAdministrators"`
+	EnabledFeatures     []string `json:"enabledFeatures"`
+	// BlockingSCPs are root-deny SCPs without the aws:AssumedRoot exemption:
+	// every root session in the accounts below them fails.
+	BlockingSCPs []SCP    `json:"blockingScps"`
+	Warnings     []string `json:"warnings"`
+}
+
+// SCP is a root-deny service control policy and where it is attached.
+type SCP struct {
+	ID      string   `json:"id"`
+	Name    string   `json:"name"`
+	Targets []string `json:"targets"`
+}
+
+// Enabled reports whether a root-access feature is on.
+func (s *Status) Enabled(feature string) bool { return slices.Contains(s.EnabledFeatures, feature) }
+
+// Clients are the AWS clients the package uses.
+type Clients struct {
+	Org *organizations.Client
+	IAM *iam.Client
+	STS *sts.Client
+}
+
+// NewClients builds the clients from a configuration loaded the SDK's way.
+func NewClients(cfg aws.Config) Clients {
+	return Clients{Org: organizations.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg)}
+}
+
+// ReadStatus reads the setup. Reading the root-access features needs
+// trusted access for IAM; without it they are reported as not enabled.
+func ReadStatus(ctx context.Context, c Clients) (*Status, error) {
+	st, err := identify(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if st.CallerAccountID != st.ManagementAccountID {
+		st.Warnings = append(st.Warnings, fmt.Sprintf("running from account %s, not the management account %s: only the management account can change this setup", st.CallerAccountID, st.ManagementAccountID))
+	}
+	access := organizations.NewListAWSServiceAccessForOrganizationPaginator(c.Org, &organizations.ListAWSServiceAccessForOrganizationInput{})
+	for access.HasMorePages() {
+		page, err := access.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("org: list trusted access: %w", err)
+		}
+		for _, s := range page.EnabledServicePrincipals {
+			if aws.ToString(s.ServicePrincipal) == IAMServicePrincipal {
+				st.IAMTrustedAccess = true
+			}
+		}
+	}
+	admins := organizations.NewListDelegatedAdministratorsPaginator(c.Org, &organizations.ListDelegatedAdministratorsInput{ServicePrincipal: aws.String(IAMServicePrincipal)})
+	for admins.HasMorePages() {
+		page, err := admins.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("org: list delegated administrators: %w", err)
+		}
+		for _, a := range page.DelegatedAdministrators {
+			st.DelegatedAdmins = append(st.DelegatedAdmins, aws.ToString(a.Id))
+		}
+	}
+	if st.IAMTrustedAccess {
+		f, err := c.IAM.ListOrganizationsFeatures(ctx, &iam.ListOrganizationsFeaturesInput{})
+		if err != nil {
+			return nil, fmt.Errorf("org: list root-access features: %w", err)
+		}
+		for _, e := range f.EnabledFeatures {
+			st.EnabledFeatures = append(st.EnabledFeatures, string(e))
+		}
+	}
+	if err := st.readSCPs(ctx, c.Org); err != nil {
+		return nil, err
+	}
+	for _, p := range st.BlockingSCPs {
+		st.Warnings = append(st.Warnings, fmt.Sprintf("SCP %s (%s) on %v denies the root user without exempting aws:AssumedRoot: every root session below it will fail; add a condition such as \"Null\": {\"aws:AssumedRoot\": \"true\"}", p.ID, p.Name, p.Targets))
+	}
+	return st, nil
+}
+
+// identify reads who the caller is and which organization it is in:
+// calls any member account may make.
+func identify(ctx context.Context, c Clients) (*Status, error) {
+	st := &Status{}
+	id, err := c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return nil, fmt.Errorf("org: who am I: %w", err)
+	}
+	st.CallerAccountID, st.CallerARN = aws.ToString(id.Account), aws.ToString(id.Arn)
+	d, err := c.Org.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil {
+		return nil, fmt.Errorf("org: describe organization: %w", err)
+	}
+	st.OrganizationID = aws.ToString(d.Organization.Id)
+	st.ManagementAccountID = aws.ToString(d.Organization.MasterAccountId)
+	st.FeatureSet = string(d.Organization.FeatureSet)
+	return st, nil
+}
+
+func (st *Status) readSCPs(ctx context.Context, o *organizations.Client) error {
+	pols := organizations.NewListPoliciesPaginator(o, &organizations.ListPoliciesInput{Filter: orgtypes.PolicyTypeServiceControlPolicy})
+	for pols.HasMorePages() {
+		page, err := pols.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("org: list SCPs: %w", err)
+		}
+		for _, p := range page.Policies {
+			d, err := o.DescribePolicy(ctx, &organizations.DescribePolicyInput{PolicyId: p.Id})
+			if err != nil {
+				return fmt.Errorf("org: describe SCP %s: %w", aws.ToString(p.Id), err)
+			}
+			denies, exempts, err := audit.AnalyzeSCP(aws.ToString(d.Policy.Content))
+			if err != nil || !denies || exempts {
+				continue
+			}
+			scp := SCP{ID: aws.ToString(p.Id), Name: aws.ToString(p.Name)}
+			tp := organizations.NewListTargetsForPolicyPaginator(o, &organizations.ListTargetsForPolicyInput{PolicyId: p.Id})
+			for tp.HasMorePages() {
+				page, err := tp.NextPage(ctx)
+				if err != nil {
+					return fmt.Errorf("org: targets of SCP %s: %w", scp.ID, err)
+				}
+				for _, t := range page.Targets {
+					scp.Targets = append(scp.Targets, aws.ToString(t.Name)+" ("+aws.ToString(t.TargetId)+")")
+				}
+			}
+			if len(scp.Targets) > 0 {
+				st.BlockingSCPs = append(st.BlockingSCPs, scp)
+			}
+		}
+	}
+	return nil
+}
+
+// StepState is what happened to one step of enabling.
+type StepState string
+
+// The states.
+const (
+	AlreadyDone StepState = "already-done"
+	WouldDo     StepState = "would-do" // dry run
+	Done        StepState = "done"
+	Failed      StepState = "failed"
+	Skipped     StepState = "skipped" // an earlier step failed
+)
+
+// Step is one step of enabling centralized root access.
+type Step struct {
+	Name  string    `json:"step"`
+	State StepState `json:"state"`
+	// Detail explains the state; for a failure, what to do about it.
+	Detail string `json:"detail,omitempty"`
+}
+
+// EnableOptions choose what Enable does.
+type EnableOptions struct {
+	// DelegatedAdmin, if set, registers this member account as IAM's
+	// delegated administrator (it can then run root sessions too).
+	DelegatedAdmin string
+	// Apply makes the changes; without it Enable only says what it would do.
+	Apply bool
+}
+
+// ErrNotAllFeatures and ErrNotManagement explain why enabling cannot start.
+var (
+	ErrNotAllFeatures = errors.New("the organization is not in all-features mode: enable all features in AWS Organizations first (consolidated-billing organizations cannot use centralized root access)")
+	ErrNotManagement  = errors.New("only the management account can enable centralized root access: run with the management account's credentials")
+)
+
+// Enable turns on centralized root access step by step: trusted access
+// for IAM, the delegated administrator if asked, root credentials
+// management, root sessions. Each step is skipped when already done, so
+// running it again changes nothing.
+func Enable(ctx context.Context, c Clients, opts EnableOptions) ([]Step, error) {
+	who, err := identify(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if who.FeatureSet != string(orgtypes.OrganizationFeatureSetAll) {
+		return nil, ErrNotAllFeatures
+	}
+	if who.CallerAccountID != who.ManagementAccountID {
+		return nil, ErrNotManagement
+	}
+	st, err := ReadStatus(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if opts.DelegatedAdmin == st.ManagementAccountID {
+		return nil, fmt.Errorf("the management account cannot be its own delegated administrator: name a member account")
+	}
+	type plan struct {
+		name  string
+		done  bool
+		apply func() error
+	}
+	steps := []plan{
+		{"enable trusted access for iam.amazonaws.com", st.IAMTrustedAccess, func() error {
+			_, err := c.Org.EnableAWSServiceAccess(ctx, &organizations.EnableAWSServiceAccessInput{ServicePrincipal: aws.String(IAMServicePrincipal)})
+			return err
+		}},
+	}
+	if opts.DelegatedAdmin != "" {
+		steps = append(steps, plan{"register " + opts.DelegatedAdmin + " as IAM delegated administrator", slices.Contains(st.DelegatedAdmins, opts.DelegatedAdmin), func() error {
+			_, err := c.Org.RegisterDelegatedAdministrator(ctx, &organizations.RegisterDelegatedAdministratorInput{
+				AccountId: aws.String(opts.DelegatedAdmin), ServicePrincipal: aws.String(IAMServicePrincipal)})
+			return err
+		}})
+	}
+	steps = append(steps,
+		plan{"enable root credentials management", st.Enabled(string(iamtypes.FeatureTypeRootCredentialsManagement)), func() error {
+			_, err := c.IAM.EnableOrganizationsRootCredentialsManagement(ctx, &iam.EnableOrganizationsRootCredentialsManagementInput{})
+			return err
+		}},
+		plan{"enable root sessions", st.Enabled(string(iamtypes.FeatureTypeRootSessions)), func() error {
+			_, err := c.IAM.EnableOrganizationsRootSessions(ctx, &iam.EnableOrganizationsRootSessionsInput{})
+			return err
+		}},
+	)
+	var out []Step
+	failed := false
+	for _, p := range steps {
+		switch {
+		case failed:
+			out = append(out, Step{p.name, Skipped, "an earlier step failed"})
+		case p.done:
+			out = append(out, Step{p.name, AlreadyDone, ""})
+		case !opts.Apply:
+			out = append(out, Step{p.name, WouldDo, ""})
+		default:
+			if err := p.apply(); err != nil {
+				failed = true
+				out = append(out, Step{p.name, Failed, explain(err)})
+				continue
+			}
+			out = append(out, Step{p.name, Done, ""})
+		}
+	}
+	if failed {
+		return out, errors.New("org: enabling centralized root access did not finish (see the failed step)")
+	}
+	return out, nil
+}
+
+// explain turns an AWS error into advice.
+func explain(err error) string {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return err.Error()
+	}
+	switch ae.ErrorCode() {
+	case "ServiceAccessNotEnabledException":
+		return "trusted access for IAM is not enabled in Organizations: " + ae.ErrorMessage()
+	case "CallerIsNotManagementAccountException", "AccessDeniedException", "AccessDenied":
+		return "not allowed: run from the management account with permission for this call (" + ae.ErrorCode() + ": " + ae.ErrorMessage() + ")"
+	case "AccountNotFoundException":
+		return "no such account in the organization: " + ae.ErrorMessage()
+	case "ConstraintViolationException":
+		return "Organizations refused: " + ae.ErrorMessage()
+	}
+	return ae.ErrorCode() + ": " + ae.ErrorMessage()
+}
