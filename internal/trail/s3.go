@@ -29,7 +29,13 @@ func S3Client(ctx context.Context, pathStyle bool) (*s3.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("trail: load aws config: %w", err)
 	}
-	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle }), nil
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = pathStyle
+		// Objects are read whole and parsed; a server that sends no
+		// checksum (most S3-compatible ones) is not worth a log line per
+		// object on stderr.
+		o.DisableLogOutputChecksumValidationSkipped = true
+	}), nil
 }
 
 // ParseS3URI splits s3://bucket/prefix. The prefix may be empty.
