@@ -80,9 +80,9 @@ func TestAuditScenario(t *testing.T) {
 		check         func(t *testing.T, a *Account)
 	}{
 		{"111111111111", "Root", "ACTIVE", MethodManagement,
-			map[string]Outcome{CtlNoAccessKeys: Pass, CtlRootMFA: Pass, CtlHardwareMFA: Unknown, CtlCredentialsGone: NotApplicable, CtlNotUsedRecently: Fail},
+			map[string]Outcome{CtlNoAccessKeys: Pass, CtlRootMFA: Pass, CtlHardwareMFA: Pass, CtlCredentialsGone: NotApplicable, CtlNotUsedRecently: Fail},
 			func(t *testing.T, a *Account) {
-				if !a.Management || !a.Root.Password || a.Root.PasswordLastUsed.IsZero() {
+				if !a.Management || !a.Root.Password || a.Root.PasswordLastUsed.IsZero() || a.Root.MFADevices[0].Kind != MFANotVirtual {
 					t.Errorf("management root = %+v", a.Root)
 				}
 			}},
@@ -187,6 +187,10 @@ func TestAuditWithRole(t *testing.T) {
 	prod := a["333333333333"]
 	if prod.Method != MethodCredentialReport || prod.Root == nil || len(prod.Root.AccessKeys) != 2 || len(prod.Root.Notes) == 0 {
 		t.Errorf("prod = %+v root=%+v", prod, prod.Root)
+	}
+	if sb := a["555555555555"]; sb.Root == nil || len(sb.Root.MFADevices) != 1 || sb.Root.MFADevices[0].Kind != MFAVirtual ||
+		sb.Root.MFADevices[0].Serial != "arn:aws:iam::555555555555:mfa/root" {
+		t.Errorf("sandbox account's virtual MFA through the role: %+v", sb.Root)
 	}
 	if inv := a["888888888888"]; inv.Error == "" || !strings.Contains(inv.Error, "OrganizationAccountAccessRole") {
 		t.Errorf("invited account without the role: error = %q", inv.Error)

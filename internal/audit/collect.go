@@ -247,7 +247,41 @@ func readRootFromReport(ctx context.Context, c *iam.Client, poll time.Duration) 
 	if err != nil {
 		return nil, fmt.Errorf("get credential report: %w", err)
 	}
-	return ParseCredentialReport(rep.Content)
+	root, err := ParseCredentialReport(rep.Content)
+	if err != nil || len(root.MFADevices) == 0 {
+		return root, err
+	}
+	// The report says only that MFA is on. A virtual device assigned to the
+	// root user is listed as such; otherwise the device is a hardware token
+	// or a passkey (Security Hub's IAM.6 reasons the same way).
+	kind, serial, err := rootVirtualMFA(ctx, c)
+	if err != nil {
+		root.Notes = append(root.Notes, fmt.Sprintf("MFA kind unknown: list virtual MFA devices: %v", err))
+		return root, nil
+	}
+	root.MFADevices = []MFADevice{{Serial: serial, Kind: kind}}
+	root.Notes = slices.DeleteFunc(root.Notes, func(n string) bool { return strings.Contains(n, "MFA device's kind") })
+	if kind == MFAVirtual {
+		root.Notes = append(root.Notes, "a virtual MFA device is assigned to root; a hardware token or passkey registered beside it cannot be seen without a root session")
+	}
+	return root, nil
+}
+
+// rootVirtualMFA finds the virtual MFA device assigned to the root user.
+func rootVirtualMFA(ctx context.Context, c *iam.Client) (MFAKind, string, error) {
+	p := iam.NewListVirtualMFADevicesPaginator(c, &iam.ListVirtualMFADevicesInput{AssignmentStatus: iamtypes.AssignmentStatusTypeAssigned})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return "", "", err
+		}
+		for _, d := range page.VirtualMFADevices {
+			if d.User != nil && strings.HasSuffix(aws.ToString(d.User.Arn), ":root") {
+				return MFAVirtual, aws.ToString(d.SerialNumber), nil
+			}
+		}
+	}
+	return MFANotVirtual, "(not a virtual device)", nil
 }
 
 // ParseCredentialReport reads the root user's row from an IAM credential

@@ -104,6 +104,8 @@ func Evaluate(a *Account, now time.Time) []Control {
 			cs = append(cs, control(CtlHardwareMFA, Pass, "passkey or security key registered (phishing-resistant; Security Hub's IAM.6 counts only hardware TOTP tokens and would report this account)"))
 		case hasKind(r.MFADevices, MFAHardware):
 			cs = append(cs, control(CtlHardwareMFA, Pass, "hardware MFA device registered"))
+		case hasKind(r.MFADevices, MFANotVirtual):
+			cs = append(cs, control(CtlHardwareMFA, Pass, "MFA is not a virtual device: a hardware token or a passkey (the credential report does not say which)"))
 		case hasKind(r.MFADevices, "unknown"):
 			cs = append(cs, control(CtlHardwareMFA, Unknown, "MFA is enabled but its kind could not be read"))
 		default:

@@ -89,6 +89,10 @@ const (
 	MFAVirtual  MFAKind = "virtual"
 	MFAPasskey  MFAKind = "passkey" // passkey or FIDO security key: phishing-resistant
 	MFAHardware MFAKind = "hardware"
+	// MFANotVirtual is a device known not to be virtual (a hardware token
+	// or a passkey) when only the credential report and the list of
+	// virtual devices could be read.
+	MFANotVirtual MFAKind = "hardware-or-passkey"
 )
 
 // MFADevice is one MFA device of the root user.

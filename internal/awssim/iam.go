@@ -18,6 +18,7 @@ var iamOps = map[string]handler{
 	"GetAccessKeyLastUsed":                         getAccessKeyLastUsed,
 	"DeleteAccessKey":                              deleteAccessKey,
 	"ListMFADevices":                               listMFADevices,
+	"ListVirtualMFADevices":                        listVirtualMFADevices,
 	"DeactivateMFADevice":                          deactivateMFADevice,
 	"DeleteVirtualMFADevice":                       deleteVirtualMFADevice,
 	"ListSigningCertificates":                      listSigningCertificates,
