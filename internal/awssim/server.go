@@ -7,6 +7,7 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -77,7 +78,8 @@ type Server struct {
 	admin    *iamUser
 	sessions map[string]*principal
 	reports  map[string]*credentialReport
-	spare    map[string][]MFADevice // account -> unassigned virtual MFA devices
+	spare    map[string][]MFADevice     // account -> unassigned virtual MFA devices
+	findings map[string]json.RawMessage // Security Hub findings imported, by product ARN + "/" + Id
 	seq      uint64
 
 	limitMu sync.Mutex
@@ -133,6 +135,7 @@ func New(sc *Scenario, opts Options) *Server {
 		sessions: map[string]*principal{},
 		reports:  map[string]*credentialReport{},
 		spare:    map[string][]MFADevice{},
+		findings: map[string]json.RawMessage{},
 		buckets:  map[string]*bucket{},
 		faults:   mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
 		counts:   map[string]int64{},
@@ -247,6 +250,8 @@ type call struct {
 	body []byte     // Organizations JSON input
 	p    *principal
 	now  time.Time
+	// region is the region the request was signed for.
+	region string
 }
 
 type handler func(c *call) (any, *apiError)
@@ -259,6 +264,8 @@ func (s *Server) handler(svc, op string) handler {
 		return iamOps[op]
 	case svcOrgs:
 		return orgsOps[op]
+	case svcSecurityHub:
+		return securityHubOps[op]
 	}
 	return nil
 }
@@ -268,7 +275,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
 	w.Header().Set("x-amzn-RequestId", reqID)
 	akid, svc, authOK := parseAuthorization(r.Header.Get("Authorization"))
-	jsonProto := svc == svcOrgs || (svc == "" && r.Header.Get("X-Amz-Target") != "")
+	region := signedRegion(r.Header.Get("Authorization"))
+	jsonProto := svc == svcOrgs || svc == svcSecurityHub || (svc == "" && r.Header.Get("X-Amz-Target") != "")
 	fail := func(e *apiError) {
 		s.logger.Debug("awssim: request", "service", svc, "error", e.code, "status", e.status)
 		if jsonProto {
@@ -318,6 +326,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fail(errf(http.StatusBadRequest, "UnknownOperationException", "awssim: X-Amz-Target %q is not an Organizations operation", r.Header.Get("X-Amz-Target")))
 			return
 		}
+	case svcSecurityHub:
+		op = securityHubRoute(r.Method, r.URL.Path)
 	default:
 		fail(errf(http.StatusBadRequest, "UnrecognizedService", "awssim: service %q (from the credential scope) is not simulated", svc))
 		return
@@ -351,7 +361,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
-	c := &call{s: s, svc: svc, op: op, form: form, body: body, now: s.now()}
+	c := &call{s: s, svc: svc, op: op, form: form, body: body, now: s.now(), region: region}
 	var result any
 	p, e := s.authenticate(svc, akid, r.Header.Get("X-Amz-Security-Token"), c.now)
 	if e == nil {
@@ -389,6 +399,16 @@ func parseAuthorization(h string) (akid, service string, ok bool) {
 		return "", "", false
 	}
 	return parts[0], parts[3], true
+}
+
+// signedRegion is the region of a SigV4 credential scope, or "".
+func signedRegion(h string) string {
+	_, rest, _ := strings.Cut(h, "Credential=")
+	cred, _, _ := strings.Cut(rest, ",")
+	if parts := strings.Split(strings.TrimSpace(cred), "/"); len(parts) == 5 {
+		return parts[2]
+	}
+	return ""
 }
 
 // limit applies the rate limit and the fault rate to one request.
@@ -555,7 +575,7 @@ func (s *Server) authorize(c *call) *apiError {
 				p.arn(), action, p.arn(), action)
 		}
 	}
-	if c.svc == svcOrgs {
+	if c.svc == svcOrgs || c.svc == svcSecurityHub {
 		return nil
 	}
 	return s.checkSCPs(c, action)

@@ -15,6 +15,8 @@ const (
 	svcSTS  = "sts"
 	svcIAM  = "iam"
 	svcOrgs = "organizations"
+	// svcSecurityHub speaks restJson1; only finding import is simulated.
+	svcSecurityHub = "securityhub"
 )
 
 // Query-protocol API versions and XML namespaces.

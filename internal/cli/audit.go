@@ -10,9 +10,11 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/spf13/cobra"
 
 	"github.com/rootguard/rootguard/internal/audit"
+	"github.com/rootguard/rootguard/internal/export"
 	"github.com/rootguard/rootguard/internal/report"
 	"github.com/rootguard/rootguard/internal/store"
 )
@@ -62,7 +64,7 @@ audited (the others still are).`,
 	f.StringVar(&o.roleName, "role-name", "", "read members through this role and the credential report instead of root sessions")
 	f.IntVar(&o.workers, "workers", 64, "accounts audited at once")
 	f.Float64Var(&o.rate, "assume-root-rate", 50, "initial sts:AssumeRoot calls per second (adapts to throttling)")
-	f.StringArrayVar(&o.exports, "export", nil, "also write asff=FILE (Security Hub findings) or html=FILE (a self-contained report); repeatable")
+	f.StringArrayVar(&o.exports, "export", nil, "also write asff=FILE (Security Hub findings), html=FILE (a self-contained report), or import into Security Hub (securityhub: BatchImportFindings in the SDK's region); repeatable")
 	f.StringVar(&o.region, "securityhub-region", "", "home region for ASFF product ARNs (default: the SDK's region)")
 	f.StringVar(&o.db, "db", "", "history database (default: rootguard.db under the user's state directory)")
 	f.BoolVar(&o.noHist, "no-history", false, "do not record this audit in the history database")
@@ -70,16 +72,20 @@ audited (the others still are).`,
 	return cmd
 }
 
-type export struct{ kind, path string }
+type exportTarget struct{ kind, path string }
 
-func parseExports(vals []string) ([]export, error) {
-	var out []export
+func parseExports(vals []string) ([]exportTarget, error) {
+	var out []exportTarget
 	for _, v := range vals {
+		if v == "securityhub" {
+			out = append(out, exportTarget{kind: v})
+			continue
+		}
 		kind, path, ok := strings.Cut(v, "=")
 		if !ok || path == "" || (kind != "asff" && kind != "html") {
-			return nil, fmt.Errorf("--export %q: want asff=FILE or html=FILE", v)
+			return nil, fmt.Errorf("--export %q: want asff=FILE, html=FILE or securityhub", v)
 		}
-		out = append(out, export{kind, path})
+		out = append(out, exportTarget{kind, path})
 	}
 	return out, nil
 }
@@ -119,6 +125,20 @@ func runAudit(ctx context.Context, o *auditOptions) error {
 		return &exitError{code: ExitError, err: fmt.Errorf("write output: %w", err)}
 	}
 	for _, e := range exports {
+		if e.kind == "securityhub" {
+			res, err := export.ToSecurityHub(ctx, securityhub.NewFromConfig(cfg, func(o *securityhub.Options) { o.Region = region }), report.ASFF(rep, region))
+			fmt.Fprintf(o.io.Err, "rootguard: Security Hub (%s) imported %d findings, refused %d\n", region, res.Imported, len(res.Failed))
+			for _, f := range res.Failed {
+				fmt.Fprintf(o.io.Err, "  %s\n", f)
+			}
+			if err == nil && len(res.Failed) > 0 {
+				err = fmt.Errorf("%d findings refused by Security Hub (listed above)", len(res.Failed))
+			}
+			if err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			continue
+		}
 		if err := writeExport(e, rep, region); err != nil {
 			return &exitError{code: ExitError, err: err}
 		}
@@ -140,7 +160,7 @@ func runAudit(ctx context.Context, o *auditOptions) error {
 	return nil
 }
 
-func writeExport(e export, rep *audit.Report, region string) error {
+func writeExport(e exportTarget, rep *audit.Report, region string) error {
 	f, err := os.Create(e.path)
 	if err != nil {
 		return fmt.Errorf("export %s: %w", e.kind, err)

@@ -64,7 +64,7 @@ func TestAuditAgainstSandbox(t *testing.T) {
 	startSandbox(t, "--scenario", filepath.Join("..", "awssim", "testdata", "scenario.yaml"), "--report-delay", "10ms")
 	dir := t.TempDir()
 	asff, html := filepath.Join(dir, "findings.json"), filepath.Join(dir, "audit.html")
-	out, errOut, code := runMain(t, "audit", "-o", "json", "--export", "asff="+asff, "--export", "html="+html)
+	out, errOut, code := runMain(t, "audit", "-o", "json", "--export", "asff="+asff, "--export", "html="+html, "--export", "securityhub")
 	if code != ExitError {
 		t.Errorf("exit %d, want 1: the sandbox account behind a blocking SCP cannot be audited\n%s", code, errOut)
 	}
@@ -87,7 +87,8 @@ func TestAuditAgainstSandbox(t *testing.T) {
 	if prod.Method != "assume-root" || len(prod.Controls) != 6 {
 		t.Errorf("prod = %+v", prod)
 	}
-	for _, want := range []string{"organization o-exampleorg1", "1 accounts could not be audited", "555555555555", "p-denyroot01", "recorded as audit 1"} {
+	for _, want := range []string{"organization o-exampleorg1", "1 accounts could not be audited", "555555555555", "p-denyroot01", "recorded as audit 1",
+		"Security Hub (us-east-1) imported 50 findings, refused 0"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
