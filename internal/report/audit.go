@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -54,14 +53,7 @@ func Audit(w io.Writer, rep *audit.Report, o Options) error {
 	accts := rep.Accounts
 	switch o.Format {
 	case JSON:
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		for _, a := range accts {
-			if err := enc.Encode(a); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeJSONLines(w, accts)
 	case CSV:
 		return writeCSV(w, auditColumns, len(accts), func(i int) []string { return auditRow(accts[i]) })
 	}
@@ -117,14 +109,7 @@ func Changes(w io.Writer, cs []audit.Change, o Options) error {
 	row := func(i int) []string { return []string{cs[i].Account, cs[i].Name, cs[i].Kind, cs[i].Detail} }
 	switch o.Format {
 	case JSON:
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		for _, c := range cs {
-			if err := enc.Encode(c); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeJSONLines(w, cs)
 	case CSV:
 		return writeCSV(w, changeColumns, len(cs), row)
 	}
@@ -142,13 +127,7 @@ func AuditHistory(w io.Writer, infos []store.AuditInfo, o Options) error {
 	}
 	switch o.Format {
 	case JSON:
-		enc := json.NewEncoder(w)
-		for _, a := range infos {
-			if err := enc.Encode(a); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeJSONLines(w, infos)
 	case CSV:
 		return writeCSV(w, historyColumns, len(infos), row)
 	}

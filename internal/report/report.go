@@ -92,14 +92,7 @@ func timeString(t time.Time) string {
 func Findings(w io.Writer, fs []detect.Finding, o Options) error {
 	switch o.Format {
 	case JSON:
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		for _, f := range fs {
-			if err := enc.Encode(f); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeJSONLines(w, fs)
 	case CSV:
 		return writeCSV(w, findingColumns, len(fs), func(i int) []string { return findingRow(fs[i]) })
 	default:
@@ -124,14 +117,7 @@ func incidentRow(in scan.Incident) []string {
 func Incidents(w io.Writer, ins []scan.Incident, o Options) error {
 	switch o.Format {
 	case JSON:
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		for _, in := range ins {
-			if err := enc.Encode(in); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeJSONLines(w, ins)
 	case CSV:
 		return writeCSV(w, incidentColumns, len(ins), func(i int) []string { return incidentRow(ins[i]) })
 	}
@@ -154,6 +140,18 @@ func Incidents(w io.Writer, ins []scan.Incident, o Options) error {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r[0], r[3], r[5], r[10])
 		}
 		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeJSONLines writes one JSON object per line.
+func writeJSONLines[T any](w io.Writer, items []T) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	for _, it := range items {
+		if err := enc.Encode(it); err != nil {
 			return err
 		}
 	}
