@@ -120,5 +120,6 @@ Exit codes: 0 ok, 1 error (something could not be read or done),
 	root.AddCommand(newAuditCmd(io, logger))
 	root.AddCommand(newOrgCmd(io, logger))
 	root.AddCommand(newSandboxCmd(io, logger))
+	root.AddCommand(newRootCredsCmd(io, logger))
 	return root
 }

@@ -141,6 +141,7 @@ var migrations = []string{
 		PRIMARY KEY (audit_id, account)
 	);
 	CREATE INDEX audit_accounts_account ON audit_accounts (account, audit_id);`,
+	journalSchema, // 2: the remediation journal (journal.go)
 }
 
 // migrate brings the schema up to date in one transaction, so that two

@@ -1,0 +1,281 @@
+package remediate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
+	"golang.org/x/time/rate"
+)
+
+// Root-task policies, by short name.
+const (
+	TaskAudit          = "IAMAuditRootUserCredentials"
+	TaskDelete         = "IAMDeleteRootUserCredentials"
+	TaskCreatePassword = "IAMCreateRootUserPassword"
+)
+
+const taskPolicyPrefix = "arn:aws:iam::aws:policy/root-task/"
+
+// Options tune planning and applying.
+type Options struct {
+	// Workers is how many accounts are handled at once (default 64).
+	Workers int
+	// AssumeRootRate is the pace of sts:AssumeRoot calls per second
+	// (default 50): throttling slows it by a quarter, successes bring it
+	// back up to MaxAssumeRootRate (default AssumeRootRate itself: a
+	// throttled AssumeRoot waits a second or more in the SDK's retryer,
+	// so probing above a known quota costs more than it gains).
+	AssumeRootRate    float64
+	MaxAssumeRootRate float64
+	// MaxAttempts bounds the SDK's retries of throttling and server
+	// errors (default 10), MaxBackoff its wait between them (default 5 s).
+	MaxAttempts int
+	MaxBackoff  time.Duration
+	// UnmodifiableAttempts bounds the tries of a call that IAM answers
+	// EntityTemporarilyUnmodifiable (default 8), UnmodifiableBackoff the
+	// first wait between them (default 1 s, doubling up to 20 s).
+	UnmodifiableAttempts int
+	UnmodifiableBackoff  time.Duration
+	// Checks refuse accounts when planning deletion (default
+	// DefaultChecks()).
+	Checks []Check
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Progress, if set, is called after each account with the count done.
+	Progress func(done, total int)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Workers <= 0 {
+		o.Workers = 64
+	}
+	if o.AssumeRootRate <= 0 {
+		o.AssumeRootRate = 50
+	}
+	if o.MaxAssumeRootRate <= 0 {
+		o.MaxAssumeRootRate = o.AssumeRootRate
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = 10
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 5 * time.Second
+	}
+	if o.UnmodifiableAttempts <= 0 {
+		o.UnmodifiableAttempts = 8
+	}
+	if o.UnmodifiableBackoff <= 0 {
+		o.UnmodifiableBackoff = time.Second
+	}
+	if o.Checks == nil {
+		o.Checks = DefaultChecks()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// client holds what every account shares: the configuration, the
+// Organizations and STS clients, and the pace of AssumeRoot.
+type client struct {
+	cfg     aws.Config
+	opts    Options
+	org     *organizations.Client
+	sts     *sts.Client
+	limiter *adaptiveLimiter
+}
+
+func newClient(cfg aws.Config, opts Options) *client {
+	c := &client{opts: opts, limiter: newAdaptiveLimiter(opts.AssumeRootRate, 1, opts.MaxAssumeRootRate)}
+	c.cfg = cfg.Copy()
+	standard := func() aws.RetryerV2 {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = opts.MaxAttempts
+			o.MaxBackoff = opts.MaxBackoff
+			// Many accounts in flight share one client: a retry quota
+			// would turn a burst of throttling into failed accounts.
+			o.RateLimiter = ratelimit.None
+		})
+	}
+	c.cfg.Retryer = func() aws.Retryer { return standard() }
+	c.org = organizations.NewFromConfig(c.cfg)
+	c.sts = sts.NewFromConfig(c.cfg, func(o *sts.Options) {
+		o.Retryer = &observingRetryer{RetryerV2: standard(), throttled: c.limiter.Throttled}
+	})
+	return c
+}
+
+// callerARN is who is running rootguard, for the journal, and the
+// request id of the answer.
+func (c *client) callerARN(ctx context.Context) (string, string, error) {
+	out, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", errRequestID(err), fmt.Errorf("get caller identity: %w", err)
+	}
+	return aws.ToString(out.Arn), requestID(out.ResultMetadata), nil
+}
+
+// sessionCreds holds a root session's temporary credentials. It never
+// prints or logs its secret parts.
+type sessionCreds struct {
+	accessKeyID, secret, token string
+}
+
+func (c sessionCreds) String() string       { return "credentials(" + c.accessKeyID + ", [redacted])" }
+func (c sessionCreds) GoString() string     { return c.String() }
+func (c sessionCreds) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// assumeRoot opens a root session on a member account with a task policy
+// (short name). It returns the request id even when it fails.
+func (c *client) assumeRoot(ctx context.Context, account, task string) (sessionCreds, string, error) {
+	if err := c.limiter.Wait(ctx); err != nil {
+		return sessionCreds{}, "", err
+	}
+	out, err := c.sts.AssumeRoot(ctx, &sts.AssumeRootInput{
+		TargetPrincipal: aws.String(account),
+		TaskPolicyArn:   &ststypes.PolicyDescriptorType{Arn: aws.String(taskPolicyPrefix + task)},
+		DurationSeconds: aws.Int32(900),
+	})
+	if err != nil {
+		return sessionCreds{}, errRequestID(err), fmt.Errorf("assume root (%s): %w", task, err)
+	}
+	c.limiter.Succeeded()
+	reqID := requestID(out.ResultMetadata)
+	cr := out.Credentials
+	if cr == nil || cr.AccessKeyId == nil || cr.SecretAccessKey == nil {
+		return sessionCreds{}, reqID, errors.New("assume root: no credentials in the response")
+	}
+	return sessionCreds{aws.ToString(cr.AccessKeyId), aws.ToString(cr.SecretAccessKey), aws.ToString(cr.SessionToken)}, reqID, nil
+}
+
+// memberIAM returns an IAM client acting with a root session.
+func (c *client) memberIAM(s sessionCreds) *iam.Client {
+	return iam.NewFromConfig(c.cfg, func(o *iam.Options) {
+		o.Credentials = credentials.NewStaticCredentialsProvider(s.accessKeyID, s.secret, s.token)
+	})
+}
+
+// requestID is the AWS request id of a response.
+func requestID(md middleware.Metadata) string {
+	id, _ := awsmiddleware.GetRequestIDMetadata(md)
+	return id
+}
+
+// errRequestID is the AWS request id of a failed call's answer ("" when
+// no answer came).
+func errRequestID(err error) string {
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		return re.ServiceRequestID()
+	}
+	return ""
+}
+
+// errorCode is an AWS error's code, or "".
+func errorCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
+
+// observingRetryer tells the limiter when STS throttles, so the pace of
+// AssumeRoot adapts while the SDK retries.
+type observingRetryer struct {
+	aws.RetryerV2
+	throttled func()
+}
+
+func (o *observingRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	switch errorCode(err) {
+	case "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded":
+		o.throttled()
+	}
+	return o.RetryerV2.RetryDelay(attempt, err)
+}
+
+// adaptiveLimiter paces one API: it starts at an initial rate, slows down
+// by a quarter when AWS throttles (at most once a second, since throttles
+// come in bursts), and speeds up a little with every success, up to a cap.
+// (The same idea as internal/audit's.)
+type adaptiveLimiter struct {
+	mu           sync.Mutex
+	lim          *rate.Limiter
+	min, max     float64
+	lastDecrease time.Time
+}
+
+func newAdaptiveLimiter(initial, min, max float64) *adaptiveLimiter {
+	return &adaptiveLimiter{lim: rate.NewLimiter(rate.Limit(initial), 1), min: min, max: max}
+}
+
+func (a *adaptiveLimiter) Wait(ctx context.Context) error { return a.lim.Wait(ctx) }
+
+func (a *adaptiveLimiter) Throttled() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := time.Now()
+	if now.Sub(a.lastDecrease) < time.Second {
+		return
+	}
+	a.lastDecrease = now
+	a.lim.SetLimit(rate.Limit(max(a.min, float64(a.lim.Limit())*0.75)))
+}
+
+func (a *adaptiveLimiter) Succeeded() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.lim.SetLimit(rate.Limit(min(a.max, float64(a.lim.Limit())+0.2)))
+}
+
+// forEach calls fn for 0..n-1 on up to workers goroutines, and stops
+// handing out work when ctx ends; it returns the indexes never started.
+func forEach(ctx context.Context, n, workers int, fn func(i int)) []int {
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, max(1, n)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				fn(i)
+			}
+		}()
+	}
+	var skipped []int
+	for i := range n {
+		if ctx.Err() != nil {
+			skipped = append(skipped, i)
+			continue
+		}
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+			skipped = append(skipped, i)
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return skipped
+}
