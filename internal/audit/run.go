@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -17,7 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
+
+	"github.com/rootguard/rootguard/internal/pace"
 )
 
 // Options tune an audit.
@@ -50,7 +50,7 @@ type runner struct {
 	org     *organizations.Client
 	sts     *sts.Client
 	iam     *iam.Client
-	limiter *adaptiveLimiter
+	limiter *pace.Adaptive
 }
 
 // Run audits every account of the organization that cfg's credentials
@@ -80,7 +80,7 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Report, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &runner{opts: opts, limiter: newAdaptiveLimiter(opts.AssumeRootRate, 1, opts.MaxAssumeRootRate)}
+	r := &runner{opts: opts, limiter: pace.NewAdaptive(opts.AssumeRootRate, 1, opts.MaxAssumeRootRate)}
 	r.cfg = cfg.Copy()
 	standard := func() aws.RetryerV2 {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
@@ -97,7 +97,7 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Report, error) {
 	// The STS client carries only the session calls; its throttling paces
 	// AssumeRoot while the SDK retries.
 	r.sts = sts.NewFromConfig(r.cfg, func(o *sts.Options) {
-		o.Retryer = &observingRetryer{RetryerV2: standard(), throttled: r.limiter.Throttled}
+		o.Retryer = &pace.ObservingRetryer{RetryerV2: standard(), Throttled: r.limiter.Throttled}
 	})
 
 	rep := &Report{StartedAt: opts.Now().UTC()}
@@ -235,22 +235,4 @@ func (rep *Report) Failed() bool {
 		slices.ContainsFunc(rep.Accounts, func(a *Account) bool {
 			return slices.ContainsFunc(a.Controls, func(c Control) bool { return c.Outcome == Fail })
 		})
-}
-
-// observingRetryer tells the audit when an operation was throttled, so
-// the pace of AssumeRoot adapts while the SDK retries.
-type observingRetryer struct {
-	aws.RetryerV2
-	throttled func()
-}
-
-func (o *observingRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded":
-			o.throttled()
-		}
-	}
-	return o.RetryerV2.RetryDelay(attempt, err)
 }

@@ -20,7 +20,8 @@ import (
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
-	"golang.org/x/time/rate"
+
+	"github.com/rootguard/rootguard/internal/pace"
 )
 
 // Root-task policies, by short name.
@@ -102,11 +103,11 @@ type client struct {
 	opts    Options
 	org     *organizations.Client
 	sts     *sts.Client
-	limiter *adaptiveLimiter
+	limiter *pace.Adaptive
 }
 
 func newClient(cfg aws.Config, opts Options) *client {
-	c := &client{opts: opts, limiter: newAdaptiveLimiter(opts.AssumeRootRate, 1, opts.MaxAssumeRootRate)}
+	c := &client{opts: opts, limiter: pace.NewAdaptive(opts.AssumeRootRate, 1, opts.MaxAssumeRootRate)}
 	c.cfg = cfg.Copy()
 	standard := func() aws.RetryerV2 {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
@@ -120,7 +121,7 @@ func newClient(cfg aws.Config, opts Options) *client {
 	c.cfg.Retryer = func() aws.Retryer { return standard() }
 	c.org = organizations.NewFromConfig(c.cfg)
 	c.sts = sts.NewFromConfig(c.cfg, func(o *sts.Options) {
-		o.Retryer = &observingRetryer{RetryerV2: standard(), throttled: c.limiter.Throttled}
+		o.Retryer = &pace.ObservingRetryer{RetryerV2: standard(), Throttled: c.limiter.Throttled}
 	})
 	return c
 }
@@ -198,55 +199,6 @@ func errorCode(err error) string {
 		return ae.ErrorCode()
 	}
 	return ""
-}
-
-// observingRetryer tells the limiter when STS throttles, so the pace of
-// AssumeRoot adapts while the SDK retries.
-type observingRetryer struct {
-	aws.RetryerV2
-	throttled func()
-}
-
-func (o *observingRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
-	switch errorCode(err) {
-	case "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded":
-		o.throttled()
-	}
-	return o.RetryerV2.RetryDelay(attempt, err)
-}
-
-// adaptiveLimiter paces one API: it starts at an initial rate, slows down
-// by a quarter when AWS throttles (at most once a second, since throttles
-// come in bursts), and speeds up a little with every success, up to a cap.
-// (The same idea as internal/audit's.)
-type adaptiveLimiter struct {
-	mu           sync.Mutex
-	lim          *rate.Limiter
-	min, max     float64
-	lastDecrease time.Time
-}
-
-func newAdaptiveLimiter(initial, min, max float64) *adaptiveLimiter {
-	return &adaptiveLimiter{lim: rate.NewLimiter(rate.Limit(initial), 1), min: min, max: max}
-}
-
-func (a *adaptiveLimiter) Wait(ctx context.Context) error { return a.lim.Wait(ctx) }
-
-func (a *adaptiveLimiter) Throttled() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := time.Now()
-	if now.Sub(a.lastDecrease) < time.Second {
-		return
-	}
-	a.lastDecrease = now
-	a.lim.SetLimit(rate.Limit(max(a.min, float64(a.lim.Limit())*0.75)))
-}
-
-func (a *adaptiveLimiter) Succeeded() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.lim.SetLimit(rate.Limit(min(a.max, float64(a.lim.Limit())+0.2)))
 }
 
 // forEach calls fn for 0..n-1 on up to workers goroutines, and stops
