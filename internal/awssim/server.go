@@ -80,6 +80,7 @@ type Server struct {
 	reports  map[string]*credentialReport
 	spare    map[string][]MFADevice     // account -> unassigned virtual MFA devices
 	findings map[string]json.RawMessage // Security Hub findings imported, by product ARN + "/" + Id
+	cfnState *cfnState                  // CloudFormation, made on first use
 	seq      uint64
 
 	limitMu sync.Mutex
@@ -266,6 +267,8 @@ func (s *Server) handler(svc, op string) handler {
 		return orgsOps[op]
 	case svcSecurityHub:
 		return securityHubOps[op]
+	case svcCFN:
+		return cfnOps[op]
 	}
 	return nil
 }
@@ -301,7 +304,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var op string
 	var form url.Values
 	switch svc {
-	case svcSTS, svcIAM:
+	case svcSTS, svcIAM, svcCFN:
 		form, err = url.ParseQuery(string(body))
 		if err != nil {
 			fail(errf(http.StatusBadRequest, "MalformedQueryString", "awssim: %v", err))

@@ -21,10 +21,11 @@ const (
 
 // Query-protocol API versions and XML namespaces.
 var (
-	queryVersion = map[string]string{svcSTS: "2011-06-15", svcIAM: "2010-05-08"}
+	queryVersion = map[string]string{svcSTS: "2011-06-15", svcIAM: "2010-05-08", svcCFN: "2010-05-15"}
 	queryNS      = map[string]string{
 		svcSTS: "https://sts.amazonaws.com/doc/2011-06-15/",
 		svcIAM: "https://iam.amazonaws.com/doc/2010-05-08/",
+		svcCFN: "http://cloudformation.amazonaws.com/doc/2010-05-15/",
 	}
 )
 

@@ -119,6 +119,7 @@ Exit codes: 0 ok, 1 error (something could not be read or done),
 	root.AddCommand(newScanCmd(io, logger))
 	root.AddCommand(newAuditCmd(io, logger))
 	root.AddCommand(newOrgCmd(io, logger))
+	root.AddCommand(newDeployCmd(io, logger))
 	root.AddCommand(newSandboxCmd(io, logger))
 	root.AddCommand(newRootCredsCmd(io, logger))
 	return root

@@ -1,0 +1,261 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/spf13/cobra"
+
+	"github.com/rootguard/rootguard/internal/deploy"
+)
+
+func newDeployCmd(io IO, logger func() *slog.Logger) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "deploy",
+		Short: "Deploy the real-time pipeline (EventBridge, Lambda, SNS) as CloudFormation",
+		Long: `Deploy installs rootguard's real-time pipeline as CloudFormation:
+
+  audit            the Audit account's event bus (admitting the organization
+                   only), rules to the alert function, the function, an
+                   encrypted SNS topic, a DynamoDB table, a dead-letter queue
+                   and alarms (stack rootguard-audit, home region)
+  audit-region     GuardDuty root findings from the Audit account's default
+                   bus in every other region to the bus (rootguard-audit-region)
+  management       root-user rules in the management account, every region
+                   (rootguard-management)
+  member           the same rules in every member account of the chosen OUs,
+                   by the service-managed StackSet rootguard-member, deployed
+                   automatically to accounts added later
+
+Regions are us-east-1 (where events of global services arrive), the home
+region and --regions. 'deploy print' writes the templates for a pipeline of
+your own; 'deploy plan' shows what would change; 'deploy apply' changes it.`,
+	}
+	cmd.AddCommand(newDeployPrintCmd(io), newDeployRunCmd(io, logger, false), newDeployRunCmd(io, logger, true))
+	return cmd
+}
+
+func newDeployPrintCmd(io IO) *cobra.Command {
+	var dir string
+	cmd := &cobra.Command{
+		Use:   "print --dir DIR",
+		Short: "Write the CloudFormation templates (JSON) to a directory",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return usageError("deploy print: --dir is required")
+			}
+			if err := writeTemplates(io.Out, dir); err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&dir, "dir", "", "directory to write NAME.json into (created if missing)")
+	return cmd
+}
+
+func writeTemplates(out io.Writer, dir string) error {
+	ts, err := deploy.Templates()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("deploy print: %w", err)
+	}
+	for _, t := range ts {
+		p := filepath.Join(dir, t.Name+".json")
+		if err := os.WriteFile(p, t.Body, 0o644); err != nil {
+			return fmt.Errorf("deploy print: %w", err)
+		}
+		fmt.Fprintln(out, p)
+	}
+	return nil
+}
+
+// deployOptions are the flags of deploy plan and deploy apply.
+type deployOptions struct {
+	cfg          deploy.Config
+	auditProfile string
+	auditRoleARN string
+	output       string
+	yes          bool
+	poll         time.Duration
+}
+
+func newDeployRunCmd(io IO, logger func() *slog.Logger, apply bool) *cobra.Command {
+	opts := &deployOptions{}
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Show what deploy apply would create or change (changes nothing)",
+		Long: `Plan reads the stacks and the StackSet and says, for each, whether it would be
+created, updated (with the resources a change set would add, modify or
+remove; the change set is deleted again) or left unchanged.`,
+		Args: cobra.NoArgs,
+	}
+	if apply {
+		cmd.Use = "apply"
+		cmd.Short = "Create or update the stacks and the StackSet (dry run unless --yes)"
+		cmd.Long = `Apply creates or updates, in order, the Audit stack (with the Audit account's
+credentials: --audit-profile, --audit-role-arn, or the current ones), the
+Audit account's regional stacks, the management account's stacks and the
+member StackSet (service-managed, automatic deployment; instances in the OUs
+and regions it lacks). Stacks change through change sets; a change set
+without changes is not an error. StackSet operations report progress on
+stderr, and every account and region where an instance failed is named.
+Running it again changes nothing. Without --yes it shows the plan and asks
+on a terminal; elsewhere it changes nothing.
+Exit 0: done (or nothing to do); 1: a step failed.`
+		cmd.Flags().BoolVar(&opts.yes, "yes", false, "apply without asking")
+	}
+	f := cmd.Flags()
+	c := &opts.cfg
+	f.StringVar(&c.OrganizationID, "org-id", "", "organization id (default: read from AWS Organizations)")
+	f.StringVar(&c.AuditAccountID, "audit-account", "", "the Audit account, which holds the event bus and the function (required)")
+	f.StringVar(&c.HomeRegion, "home-region", "", "region of the Audit stack and the StackSet (default: the SDK's region)")
+	f.StringSliceVar(&c.Regions, "regions", nil, "governed regions, comma-separated (us-east-1 and the home region are always included)")
+	f.StringSliceVar(&c.OUs, "ou", nil, "OUs (or the root r-...) whose accounts get the member stack, comma-separated (required)")
+	f.StringVar(&c.Language, "language", "en", "alert language: en, ja or both")
+	f.StringVar(&c.AlarmTopicARN, "alarm-topic", "", "SNS topic for the CloudWatch alarms (default: the alert topic)")
+	f.StringVar(&c.CodeBucket, "code-bucket", "", "S3 bucket of the Lambda function's zip (required)")
+	f.StringVar(&c.CodeKey, "code-key", "", "S3 key of the Lambda function's zip (required)")
+	f.StringVar(&c.EventBusName, "event-bus-name", deploy.DefaultEventBusName, "name of the Audit account's event bus")
+	f.StringVar(&opts.auditProfile, "audit-profile", "", "AWS profile with credentials in the Audit account")
+	f.StringVar(&opts.auditRoleARN, "audit-role-arn", "", "role in the Audit account to assume from the current credentials")
+	f.StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
+	f.DurationVar(&opts.poll, "poll-interval", 5*time.Second, "time between polls of change sets, stacks and StackSet operations")
+	_ = f.MarkHidden("poll-interval")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return runDeploy(cmd.Context(), io, logger(), opts, apply)
+	}
+	return cmd
+}
+
+func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOptions, apply bool) error {
+	if opts.output != "table" && opts.output != "json" {
+		return usageError("--output %q: want table or json", opts.output)
+	}
+	if opts.auditProfile != "" && opts.auditRoleARN != "" {
+		return usageError("--audit-profile and --audit-role-arn: give one")
+	}
+	if opts.cfg.AuditAccountID == "" || len(opts.cfg.OUs) == 0 || opts.cfg.CodeBucket == "" || opts.cfg.CodeKey == "" {
+		return usageError("--audit-account, --ou, --code-bucket and --code-key are required")
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
+	}
+	c := opts.cfg
+	if c.HomeRegion == "" {
+		c.HomeRegion = cfg.Region
+	}
+	if c.HomeRegion == "" {
+		return usageError("no region: give --home-region or set AWS_REGION")
+	}
+	if c.OrganizationID == "" {
+		out, err := organizations.NewFromConfig(cfg).DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+		if err != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("read the organization id (or give --org-id): %w", err)}
+		}
+		c.OrganizationID = aws.ToString(out.Organization.Id)
+	}
+	if err := c.Validate(); err != nil {
+		return usageError("%v", err)
+	}
+	auditCfg := cfg
+	switch {
+	case opts.auditProfile != "":
+		if auditCfg, err = config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile(opts.auditProfile)); err != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("load AWS profile %s: %w", opts.auditProfile, err)}
+		}
+	case opts.auditRoleARN != "":
+		auditCfg = cfg.Copy()
+		auditCfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), opts.auditRoleARN,
+			func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "rootguard-deploy" }))
+	}
+	client := func(base aws.Config) func(string) deploy.API {
+		return func(region string) deploy.API {
+			return cloudformation.NewFromConfig(base, func(o *cloudformation.Options) { o.Region = region })
+		}
+	}
+	d := &deploy.Deployer{Config: c, Audit: client(auditCfg), Management: client(cfg),
+		Progress: io.Err, Poll: opts.poll, Logger: logger}
+
+	steps, err := d.Plan(ctx)
+	pending := 0
+	for _, s := range steps {
+		if s.Pending() {
+			pending++
+		}
+	}
+	if !apply || err != nil || pending == 0 {
+		printDeploySteps(io.Out, steps, opts.output)
+		if err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		if apply {
+			fmt.Fprintln(io.Err, "rootguard: nothing to change")
+		}
+		return nil
+	}
+	yes := opts.yes
+	if !yes {
+		printDeploySteps(io.Out, steps, opts.output)
+		if !io.ErrTTY || !io.OutTTY {
+			fmt.Fprintln(io.Err, "rootguard: dry run: nothing changed; run again with --yes to apply")
+			return nil
+		}
+		if !confirm(ctx, io, fmt.Sprintf("Apply these %d changes? [y/N] ", pending)) {
+			fmt.Fprintln(io.Err, "rootguard: nothing changed")
+			return nil
+		}
+	}
+	steps, err = d.Apply(ctx)
+	printDeploySteps(io.Out, steps, opts.output)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	return nil
+}
+
+func printDeploySteps(w io.Writer, steps []deploy.Step, output string) {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, s := range steps {
+			_ = enc.Encode(s)
+		}
+		return
+	}
+	for _, s := range steps {
+		state := string(s.Action)
+		if s.Applied {
+			state += "d" // created, updated
+		}
+		fmt.Fprintf(w, "%-10s %-8s %-23s %-10s %s\n", state, s.Kind, s.Name, s.Account, s.Region)
+		for _, c := range s.Changes {
+			fmt.Fprintf(w, "    %s\n", c)
+		}
+		if s.Instances > 0 {
+			fmt.Fprintf(w, "    %d stack instances succeeded\n", s.Instances)
+		}
+		for _, f := range s.Failures {
+			fmt.Fprintf(w, "    %s account %s region %s: %s\n", f.Status, f.Account, f.Region, f.Reason)
+		}
+		if s.Error != "" {
+			fmt.Fprintf(w, "    error: %s\n", s.Error)
+		}
+	}
+}

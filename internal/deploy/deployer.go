@@ -1,0 +1,762 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	cfn "github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/rootguard/rootguard/internal/notify"
+)
+
+// Stack and StackSet names.
+const (
+	AuditStackName       = "rootguard-audit"
+	AuditRegionStackName = "rootguard-audit-region"
+	ManagementStackName  = "rootguard-management"
+	StackSetName         = "rootguard-member"
+)
+
+// GlobalRegion is where CloudTrail delivers the events of global services
+// (IAM, STS's global endpoint, sign-in, Organizations) to EventBridge:
+// every deployment covers it.
+const GlobalRegion = "us-east-1"
+
+// StackSet operation preferences: a few failing accounts do not stop the
+// rollout to the others; they are named in the result.
+const (
+	failureTolerancePercentage = 10
+	maxConcurrentPercentage    = 25
+)
+
+// API is the part of the CloudFormation client the deployer calls.
+type API interface {
+	DescribeStacks(context.Context, *cfn.DescribeStacksInput, ...func(*cfn.Options)) (*cfn.DescribeStacksOutput, error)
+	CreateChangeSet(context.Context, *cfn.CreateChangeSetInput, ...func(*cfn.Options)) (*cfn.CreateChangeSetOutput, error)
+	DescribeChangeSet(context.Context, *cfn.DescribeChangeSetInput, ...func(*cfn.Options)) (*cfn.DescribeChangeSetOutput, error)
+	ExecuteChangeSet(context.Context, *cfn.ExecuteChangeSetInput, ...func(*cfn.Options)) (*cfn.ExecuteChangeSetOutput, error)
+	DeleteChangeSet(context.Context, *cfn.DeleteChangeSetInput, ...func(*cfn.Options)) (*cfn.DeleteChangeSetOutput, error)
+	DescribeStackSet(context.Context, *cfn.DescribeStackSetInput, ...func(*cfn.Options)) (*cfn.DescribeStackSetOutput, error)
+	CreateStackSet(context.Context, *cfn.CreateStackSetInput, ...func(*cfn.Options)) (*cfn.CreateStackSetOutput, error)
+	UpdateStackSet(context.Context, *cfn.UpdateStackSetInput, ...func(*cfn.Options)) (*cfn.UpdateStackSetOutput, error)
+	CreateStackInstances(context.Context, *cfn.CreateStackInstancesInput, ...func(*cfn.Options)) (*cfn.CreateStackInstancesOutput, error)
+	DescribeStackSetOperation(context.Context, *cfn.DescribeStackSetOperationInput, ...func(*cfn.Options)) (*cfn.DescribeStackSetOperationOutput, error)
+	ListStackSetOperationResults(context.Context, *cfn.ListStackSetOperationResultsInput, ...func(*cfn.Options)) (*cfn.ListStackSetOperationResultsOutput, error)
+}
+
+// Config is what a deployment needs to know.
+type Config struct {
+	OrganizationID string
+	AuditAccountID string
+	// HomeRegion holds the Audit stack (bus, function, topic, table) and
+	// administers the StackSet.
+	HomeRegion string
+	// Regions are the governed regions; GlobalRegion is always added.
+	Regions []string
+	// OUs receive the member stacks, now and in every account added
+	// later.
+	OUs           []string
+	Language      string // en (default), ja or both
+	AlarmTopicARN string // empty: the alert topic
+	CodeBucket    string
+	CodeKey       string
+	EventBusName  string // DefaultEventBusName when empty
+}
+
+var (
+	reAccount = regexp.MustCompile(`^\d{12}$`)
+	reOrg     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+	reOU      = regexp.MustCompile(`^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$`)
+	reRegion  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+)
+
+// Validate names every bad field.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !reOrg.MatchString(c.OrganizationID) {
+		bad("organization id %q: want o- and 10 to 32 letters or digits", c.OrganizationID)
+	}
+	if !reAccount.MatchString(c.AuditAccountID) {
+		bad("audit account %q: want 12 digits", c.AuditAccountID)
+	}
+	if !reRegion.MatchString(c.HomeRegion) {
+		bad("home region %q is not a region name", c.HomeRegion)
+	}
+	for _, r := range c.Regions {
+		if !reRegion.MatchString(r) {
+			bad("region %q is not a region name", r)
+		}
+	}
+	if len(c.OUs) == 0 {
+		bad("no OU: name the OUs (or the root) whose accounts get the member stack")
+	}
+	for _, ou := range c.OUs {
+		if !reOU.MatchString(ou) {
+			bad("OU %q: want ou-... or r-...", ou)
+		}
+	}
+	switch notify.Lang(c.Language) {
+	case "", notify.English, notify.Japanese, notify.Both:
+	default:
+		bad("language %q: want en, ja or both", c.Language)
+	}
+	if c.CodeBucket == "" || c.CodeKey == "" {
+		bad("the Lambda code location (S3 bucket and key) is required")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("deploy: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// AllRegions returns GlobalRegion, the home region and the governed
+// regions, each once.
+func (c *Config) AllRegions() []string {
+	out := []string{GlobalRegion}
+	for _, r := range append([]string{c.HomeRegion}, c.Regions...) {
+		if r != "" && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (c *Config) busName() string {
+	if c.EventBusName == "" {
+		return DefaultEventBusName
+	}
+	return c.EventBusName
+}
+
+func (c *Config) forwarderParams() []cfntypes.Parameter {
+	return params(ParamAuditAccountID, c.AuditAccountID, ParamEventBusName, c.busName(), ParamHomeRegion, c.HomeRegion)
+}
+
+func (c *Config) auditParams() []cfntypes.Parameter {
+	lang := c.Language
+	if lang == "" {
+		lang = string(notify.English)
+	}
+	return params(ParamOrganizationID, c.OrganizationID, ParamEventBusName, c.busName(), ParamLanguage, lang,
+		ParamAlarmTopicARN, c.AlarmTopicARN, ParamCodeBucket, c.CodeBucket, ParamCodeKey, c.CodeKey)
+}
+
+func params(kv ...string) []cfntypes.Parameter {
+	var out []cfntypes.Parameter
+	for i := 0; i < len(kv); i += 2 {
+		out = append(out, cfntypes.Parameter{ParameterKey: aws.String(kv[i]), ParameterValue: aws.String(kv[i+1])})
+	}
+	return out
+}
+
+// Deployer plans and applies a deployment.
+type Deployer struct {
+	Config Config
+	// Audit returns a client in the Audit account for a region, Management
+	// one in the management account (or a StackSets delegated
+	// administrator: see CallAs).
+	Audit      func(region string) API
+	Management func(region string) API
+	// CallAs is SELF (the management account) or DELEGATED_ADMIN.
+	CallAs cfntypes.CallAs
+	// Progress receives a line per wait; nil for none.
+	Progress io.Writer
+	// Poll is the time between two polls of a change set, a stack or an
+	// operation; 5 s when zero.
+	Poll   time.Duration
+	Logger *slog.Logger
+	// Now names change sets; time.Now when nil.
+	Now func() time.Time
+}
+
+// Action is what a step does or would do.
+type Action string
+
+// Actions.
+const (
+	Create    Action = "create"
+	Update    Action = "update"
+	Unchanged Action = "unchanged"
+	Failed    Action = "failed"
+)
+
+// Step is one stack or the StackSet: what would be done (Plan) or what
+// was done (Apply).
+type Step struct {
+	Kind    string   `json:"kind"`    // stack or stackset
+	Name    string   `json:"name"`    // stack or StackSet name
+	Account string   `json:"account"` // audit or management: whose credentials
+	Region  string   `json:"region"`
+	Action  Action   `json:"action"`
+	Applied bool     `json:"applied"`           // Apply did it
+	Changes []string `json:"changes,omitempty"` // "Add RuleRootUser (AWS::Events::Rule)"
+	// Instances counts the StackSet instances an operation succeeded in;
+	// Failures names the others.
+	Instances int        `json:"instances,omitempty"`
+	Failures  []Instance `json:"failures,omitempty"`
+	Error     string     `json:"error,omitempty"`
+}
+
+// Instance is a StackSet instance an operation did not succeed in.
+type Instance struct {
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	OU      string `json:"ou,omitempty"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Pending reports whether the step would change something.
+func (s Step) Pending() bool { return s.Action == Create || s.Action == Update }
+
+// target is one stack to deploy.
+type target struct {
+	name, template, account, region string
+	api                             API
+	params                          []cfntypes.Parameter
+}
+
+func (d *Deployer) targets() []target {
+	c := &d.Config
+	ts := []target{{name: AuditStackName, template: AuditTemplate, account: "audit", region: c.HomeRegion,
+		api: d.Audit(c.HomeRegion), params: c.auditParams()}}
+	for _, r := range c.AllRegions() {
+		if r != c.HomeRegion {
+			ts = append(ts, target{name: AuditRegionStackName, template: AuditRegionTemplate, account: "audit", region: r,
+				api: d.Audit(r), params: c.forwarderParams()})
+		}
+	}
+	for _, r := range c.AllRegions() {
+		ts = append(ts, target{name: ManagementStackName, template: ManagementTemplate, account: "management", region: r,
+			api: d.Management(r), params: c.forwarderParams()})
+	}
+	return ts
+}
+
+// Plan says what Apply would do. It changes nothing: for a stack that
+// exists it creates a change set to read the changes, then deletes it.
+func (d *Deployer) Plan(ctx context.Context) ([]Step, error) {
+	return d.run(ctx, false)
+}
+
+// Apply creates or updates every stack and the StackSet, in order: the
+// Audit stack, the Audit account's regional stacks, the management
+// account's stacks, the StackSet. A step that fails is reported in its
+// Step and the others still run; the error says how many failed.
+func (d *Deployer) Apply(ctx context.Context) ([]Step, error) {
+	return d.run(ctx, true)
+}
+
+func (d *Deployer) run(ctx context.Context, apply bool) ([]Step, error) {
+	if err := d.Config.Validate(); err != nil {
+		return nil, err
+	}
+	bodies := map[string]string{}
+	for _, name := range []string{AuditTemplate, AuditRegionTemplate, ManagementTemplate, MemberTemplate} {
+		b, err := Render(name)
+		if err != nil {
+			return nil, err
+		}
+		if b, err = Compact(b); err != nil {
+			return nil, fmt.Errorf("deploy: template %s: %w", name, err)
+		}
+		bodies[name] = string(b)
+	}
+	var steps []Step
+	failed := 0
+	for _, t := range d.targets() {
+		if err := ctx.Err(); err != nil {
+			return steps, err
+		}
+		s := d.stack(ctx, t, bodies[t.template], apply)
+		if s.Action == Failed {
+			failed++
+		}
+		steps = append(steps, s)
+	}
+	if err := ctx.Err(); err != nil {
+		return steps, err
+	}
+	s := d.stackSet(ctx, bodies[MemberTemplate], apply)
+	if s.Action == Failed || len(s.Failures) > 0 {
+		failed++
+	}
+	steps = append(steps, s)
+	if failed > 0 {
+		return steps, fmt.Errorf("deploy: %d of %d steps failed", failed, len(steps))
+	}
+	return steps, nil
+}
+
+func (d *Deployer) logger() *slog.Logger {
+	if d.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return d.Logger
+}
+
+func (d *Deployer) progress(format string, args ...any) {
+	if d.Progress != nil {
+		fmt.Fprintf(d.Progress, "rootguard: "+format+"\n", args...)
+	}
+}
+
+func (d *Deployer) poll() time.Duration {
+	if d.Poll <= 0 {
+		return 5 * time.Second
+	}
+	return d.Poll
+}
+
+// sleep waits one poll interval or until ctx is done.
+func (d *Deployer) sleep(ctx context.Context) error {
+	t := time.NewTimer(d.poll())
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (d *Deployer) changeSetName() string {
+	now := time.Now
+	if d.Now != nil {
+		now = d.Now
+	}
+	return fmt.Sprintf("rootguard-%d", now().UnixNano())
+}
+
+// stackNotFound reports DescribeStacks' answer for a stack that does not
+// exist: a ValidationError, which CloudFormation also gives for other bad
+// input, so its message is the only way to tell.
+func stackNotFound(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "ValidationError" && strings.Contains(ae.ErrorMessage(), "does not exist")
+}
+
+// noChanges reports a change set that failed because the template and
+// parameters are those of the stack: CloudFormation says so only in the
+// status reason.
+func noChanges(reason string) bool {
+	return strings.Contains(reason, "didn't contain changes") || strings.Contains(reason, "No updates are to be performed")
+}
+
+func (d *Deployer) describeStack(ctx context.Context, api API, name string) (*cfntypes.Stack, error) {
+	out, err := api.DescribeStacks(ctx, &cfn.DescribeStacksInput{StackName: aws.String(name)})
+	if stackNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Stacks) == 0 {
+		return nil, nil
+	}
+	return &out.Stacks[0], nil
+}
+
+// stack plans or applies one stack through a change set.
+func (d *Deployer) stack(ctx context.Context, t target, body string, apply bool) Step {
+	s := Step{Kind: "stack", Name: t.name, Account: t.account, Region: t.region}
+	fail := func(format string, args ...any) Step {
+		s.Action, s.Error = Failed, fmt.Sprintf(format, args...)
+		d.logger().Warn("deploy: stack failed", "stack", t.name, "account", t.account, "region", t.region, "err", s.Error)
+		return s
+	}
+	st, err := d.describeStack(ctx, t.api, t.name)
+	if err != nil {
+		return fail("describe stack: %v", err)
+	}
+	csType := cfntypes.ChangeSetTypeUpdate
+	s.Action = Update
+	if st == nil || st.StackStatus == cfntypes.StackStatusReviewInProgress {
+		csType, s.Action = cfntypes.ChangeSetTypeCreate, Create
+	} else if !updatable(st.StackStatus) {
+		return fail("stack is %s: %s", st.StackStatus, stackGuidance(st.StackStatus))
+	}
+	if !apply && csType == cfntypes.ChangeSetTypeCreate {
+		// Creating a CREATE change set would create the stack (in
+		// REVIEW_IN_PROGRESS): read the resources from the template.
+		s.Changes = templateResources(body)
+		return s
+	}
+	name := d.changeSetName()
+	created, err := t.api.CreateChangeSet(ctx, &cfn.CreateChangeSetInput{
+		StackName:     aws.String(t.name),
+		ChangeSetName: aws.String(name),
+		ChangeSetType: csType,
+		TemplateBody:  aws.String(body),
+		Parameters:    t.params,
+		Capabilities:  []cfntypes.Capability{cfntypes.CapabilityCapabilityIam},
+		Description:   aws.String("rootguard deploy"),
+		Tags:          []cfntypes.Tag{{Key: aws.String("rootguard"), Value: aws.String(t.template)}},
+	})
+	if err != nil {
+		return fail("create change set: %v", err)
+	}
+	id := aws.ToString(created.Id)
+	cs, err := d.waitChangeSet(ctx, t, id)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if cs.Status == cfntypes.ChangeSetStatusFailed {
+		reason := aws.ToString(cs.StatusReason)
+		if !noChanges(reason) {
+			return fail("change set %s failed: %s", name, reason)
+		}
+		s.Action = Unchanged
+		d.deleteChangeSet(ctx, t, id)
+		return s
+	}
+	s.Changes = describeChanges(cs.Changes)
+	if !apply {
+		d.deleteChangeSet(ctx, t, id)
+		return s
+	}
+	if _, err := t.api.ExecuteChangeSet(ctx, &cfn.ExecuteChangeSetInput{ChangeSetName: aws.String(id)}); err != nil {
+		return fail("execute change set: %v", err)
+	}
+	final, err := d.waitStack(ctx, t)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if final.StackStatus != cfntypes.StackStatusCreateComplete && final.StackStatus != cfntypes.StackStatusUpdateComplete {
+		return fail("stack ended %s: %s", final.StackStatus, aws.ToString(final.StackStatusReason))
+	}
+	s.Applied = true
+	return s
+}
+
+func (d *Deployer) deleteChangeSet(ctx context.Context, t target, id string) {
+	if _, err := t.api.DeleteChangeSet(ctx, &cfn.DeleteChangeSetInput{ChangeSetName: aws.String(id)}); err != nil {
+		// A left-over change set costs nothing and changes nothing.
+		d.logger().Warn("deploy: delete change set", "stack", t.name, "region", t.region, "err", err)
+	}
+}
+
+// updatable reports whether a change set may be made for a stack in
+// this state.
+func updatable(st cfntypes.StackStatus) bool {
+	switch st {
+	case cfntypes.StackStatusCreateComplete, cfntypes.StackStatusUpdateComplete,
+		cfntypes.StackStatusUpdateRollbackComplete, cfntypes.StackStatusImportComplete,
+		cfntypes.StackStatusImportRollbackComplete:
+		return true
+	}
+	return false
+}
+
+func stackGuidance(st cfntypes.StackStatus) string {
+	switch {
+	case st == cfntypes.StackStatusRollbackComplete || st == cfntypes.StackStatusRollbackFailed || st == cfntypes.StackStatusCreateFailed:
+		return "its creation failed; delete the stack and run again"
+	case strings.HasSuffix(string(st), "_IN_PROGRESS"):
+		return "another operation is running; run again when it ends"
+	}
+	return "fix the stack and run again"
+}
+
+func (d *Deployer) waitChangeSet(ctx context.Context, t target, id string) (*cfn.DescribeChangeSetOutput, error) {
+	for {
+		out, err := t.api.DescribeChangeSet(ctx, &cfn.DescribeChangeSetInput{ChangeSetName: aws.String(id)})
+		if err != nil {
+			return nil, fmt.Errorf("describe change set: %w", err)
+		}
+		switch out.Status {
+		case cfntypes.ChangeSetStatusCreateComplete, cfntypes.ChangeSetStatusFailed:
+			// Changes are paginated; the rest are read and appended.
+			for tok := out.NextToken; tok != nil; {
+				more, err := t.api.DescribeChangeSet(ctx, &cfn.DescribeChangeSetInput{ChangeSetName: aws.String(id), NextToken: tok})
+				if err != nil {
+					return nil, fmt.Errorf("describe change set: %w", err)
+				}
+				out.Changes = append(out.Changes, more.Changes...)
+				tok = more.NextToken
+			}
+			return out, nil
+		}
+		d.progress("%s %s (%s): change set %s", t.name, t.region, t.account, out.Status)
+		if err := d.sleep(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (d *Deployer) waitStack(ctx context.Context, t target) (*cfntypes.Stack, error) {
+	for {
+		st, err := d.describeStack(ctx, t.api, t.name)
+		if err != nil {
+			return nil, fmt.Errorf("describe stack: %w", err)
+		}
+		if st == nil {
+			return nil, fmt.Errorf("stack %s vanished", t.name)
+		}
+		if !strings.HasSuffix(string(st.StackStatus), "_IN_PROGRESS") {
+			return st, nil
+		}
+		d.progress("%s %s (%s): %s", t.name, t.region, t.account, st.StackStatus)
+		if err := d.sleep(ctx); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func describeChanges(cs []cfntypes.Change) []string {
+	var out []string
+	for _, c := range cs {
+		rc := c.ResourceChange
+		if rc == nil {
+			continue
+		}
+		line := fmt.Sprintf("%s %s (%s)", rc.Action, aws.ToString(rc.LogicalResourceId), aws.ToString(rc.ResourceType))
+		if rc.Replacement == cfntypes.ReplacementTrue {
+			line += " replacing it"
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+// templateResources lists a template's resources as a change set for a
+// new stack would.
+func templateResources(body string) []string {
+	v, err := decode([]byte(body))
+	if err != nil {
+		return nil
+	}
+	res, _ := v.(map[string]any)["Resources"].(map[string]any)
+	var out []string
+	for id, r := range res {
+		typ, _ := r.(map[string]any)["Type"].(string)
+		out = append(out, fmt.Sprintf("Add %s (%s)", id, typ))
+	}
+	slices.Sort(out)
+	return out
+}
+
+// stackSet plans or applies the member StackSet: created with automatic
+// deployment if missing, updated if its template, parameters or settings
+// differ, and given instances in the OUs and regions it lacks.
+func (d *Deployer) stackSet(ctx context.Context, body string, apply bool) Step {
+	c := &d.Config
+	api := d.Management(c.HomeRegion)
+	s := Step{Kind: "stackset", Name: StackSetName, Account: "management", Region: c.HomeRegion}
+	fail := func(format string, args ...any) Step {
+		s.Action, s.Error = Failed, fmt.Sprintf(format, args...)
+		d.logger().Warn("deploy: stack set failed", "stackset", StackSetName, "err", s.Error)
+		return s
+	}
+	callAs := d.CallAs
+	if callAs == "" {
+		callAs = cfntypes.CallAsSelf
+	}
+	regions := c.AllRegions()
+	out, err := api.DescribeStackSet(ctx, &cfn.DescribeStackSetInput{StackSetName: aws.String(StackSetName), CallAs: callAs})
+	var notFound *cfntypes.StackSetNotFoundException
+	if err != nil && !errors.As(err, &notFound) {
+		return fail("describe stack set: %v", err)
+	}
+	params := c.forwarderParams()
+	auto := &cfntypes.AutoDeployment{Enabled: aws.Bool(true), RetainStacksOnAccountRemoval: aws.Bool(false)}
+	prefs := &cfntypes.StackSetOperationPreferences{
+		FailureTolerancePercentage: aws.Int32(failureTolerancePercentage),
+		MaxConcurrentPercentage:    aws.Int32(maxConcurrentPercentage),
+		RegionConcurrencyType:      cfntypes.RegionConcurrencyTypeParallel,
+	}
+	// Instances to add: new OUs in every region, and every old OU in
+	// new regions, so that no call names an instance that exists.
+	type batch struct{ ous, regions []string }
+	var batches []batch
+	update := false
+	if err != nil {
+		s.Action = Create
+		batches = []batch{{c.OUs, regions}}
+		s.Changes = append(s.Changes, fmt.Sprintf("Create stack set (service-managed, automatic deployment) with %d template resources", len(templateResources(body))))
+	} else {
+		ss := out.StackSet
+		update = aws.ToString(ss.TemplateBody) != body || !sameParams(ss.Parameters, params) ||
+			ss.AutoDeployment == nil || !aws.ToBool(ss.AutoDeployment.Enabled) || aws.ToBool(ss.AutoDeployment.RetainStacksOnAccountRemoval) ||
+			!slices.Contains(ss.Capabilities, cfntypes.CapabilityCapabilityIam)
+		if update {
+			s.Changes = append(s.Changes, "Update template and parameters of every instance")
+		}
+		var newOUs, newRegions []string
+		for _, ou := range c.OUs {
+			if !slices.Contains(ss.OrganizationalUnitIds, ou) {
+				newOUs = append(newOUs, ou)
+			}
+		}
+		for _, r := range regions {
+			if !slices.Contains(ss.Regions, r) {
+				newRegions = append(newRegions, r)
+			}
+		}
+		if len(newOUs) > 0 {
+			batches = append(batches, batch{newOUs, regions})
+		}
+		if oldOUs := without(c.OUs, newOUs); len(newRegions) > 0 && len(oldOUs) > 0 {
+			batches = append(batches, batch{oldOUs, newRegions})
+		}
+		s.Action = Unchanged
+		if update || len(batches) > 0 {
+			s.Action = Update
+		}
+	}
+	for _, b := range batches {
+		s.Changes = append(s.Changes, fmt.Sprintf("Add instances in OUs %s, regions %s", strings.Join(b.ous, ","), strings.Join(b.regions, ",")))
+	}
+	if !apply || s.Action == Unchanged {
+		return s
+	}
+
+	if s.Action == Create {
+		_, err := api.CreateStackSet(ctx, &cfn.CreateStackSetInput{
+			StackSetName:     aws.String(StackSetName),
+			Description:      aws.String("rootguard: forwards root-user events from member accounts to the Audit account"),
+			TemplateBody:     aws.String(body),
+			Parameters:       params,
+			Capabilities:     []cfntypes.Capability{cfntypes.CapabilityCapabilityIam},
+			PermissionModel:  cfntypes.PermissionModelsServiceManaged,
+			AutoDeployment:   auto,
+			ManagedExecution: &cfntypes.ManagedExecution{Active: aws.Bool(true)},
+			CallAs:           callAs,
+		})
+		if err != nil {
+			return fail("create stack set: %v", err)
+		}
+	}
+	if update {
+		op, err := api.UpdateStackSet(ctx, &cfn.UpdateStackSetInput{
+			StackSetName:         aws.String(StackSetName),
+			TemplateBody:         aws.String(body),
+			Parameters:           params,
+			Capabilities:         []cfntypes.Capability{cfntypes.CapabilityCapabilityIam},
+			PermissionModel:      cfntypes.PermissionModelsServiceManaged,
+			AutoDeployment:       auto,
+			ManagedExecution:     &cfntypes.ManagedExecution{Active: aws.Bool(true)},
+			OperationPreferences: prefs,
+			CallAs:               callAs,
+		})
+		if err != nil {
+			return fail("update stack set: %v", err)
+		}
+		if err := d.waitOperation(ctx, api, callAs, aws.ToString(op.OperationId), "update", &s); err != nil {
+			return fail("%v", err)
+		}
+	}
+	for _, b := range batches {
+		op, err := api.CreateStackInstances(ctx, &cfn.CreateStackInstancesInput{
+			StackSetName:         aws.String(StackSetName),
+			DeploymentTargets:    &cfntypes.DeploymentTargets{OrganizationalUnitIds: b.ous},
+			Regions:              b.regions,
+			OperationPreferences: prefs,
+			CallAs:               callAs,
+		})
+		if err != nil {
+			return fail("create stack instances: %v", err)
+		}
+		if err := d.waitOperation(ctx, api, callAs, aws.ToString(op.OperationId), "create instances", &s); err != nil {
+			return fail("%v", err)
+		}
+	}
+	s.Applied = true
+	if len(s.Failures) > 0 {
+		s.Error = fmt.Sprintf("%d stack instances failed", len(s.Failures))
+	}
+	return s
+}
+
+func without(all, some []string) []string {
+	var out []string
+	for _, x := range all {
+		if !slices.Contains(some, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func sameParams(have, want []cfntypes.Parameter) bool {
+	m := map[string]string{}
+	for _, p := range have {
+		m[aws.ToString(p.ParameterKey)] = aws.ToString(p.ParameterValue)
+	}
+	if len(m) != len(want) {
+		return false
+	}
+	for _, p := range want {
+		if v, ok := m[aws.ToString(p.ParameterKey)]; !ok || v != aws.ToString(p.ParameterValue) {
+			return false
+		}
+	}
+	return true
+}
+
+// waitOperation polls a StackSet operation to its end, reporting progress,
+// then reads its results into s: instances that succeeded are counted, the
+// others named with their account and region.
+func (d *Deployer) waitOperation(ctx context.Context, api API, callAs cfntypes.CallAs, id, what string, s *Step) error {
+	start := time.Now()
+	var op *cfntypes.StackSetOperation
+	for {
+		out, err := api.DescribeStackSetOperation(ctx, &cfn.DescribeStackSetOperationInput{
+			StackSetName: aws.String(StackSetName), OperationId: aws.String(id), CallAs: callAs})
+		if err != nil {
+			return fmt.Errorf("describe stack set operation %s: %w", id, err)
+		}
+		op = out.StackSetOperation
+		if op == nil {
+			return fmt.Errorf("describe stack set operation %s: no operation in the answer", id)
+		}
+		failedSoFar := int32(0)
+		if op.StatusDetails != nil {
+			failedSoFar = aws.ToInt32(op.StatusDetails.FailedStackInstancesCount)
+		}
+		d.progress("%s %s: %s %s after %s, %d instances failed so far", StackSetName, what, id, op.Status,
+			time.Since(start).Round(time.Second), failedSoFar)
+		switch op.Status {
+		case cfntypes.StackSetOperationStatusSucceeded, cfntypes.StackSetOperationStatusFailed, cfntypes.StackSetOperationStatusStopped:
+		default:
+			if err := d.sleep(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		break
+	}
+	pages := cfn.NewListStackSetOperationResultsPaginator(api, &cfn.ListStackSetOperationResultsInput{
+		StackSetName: aws.String(StackSetName), OperationId: aws.String(id), CallAs: callAs})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list results of stack set operation %s: %w", id, err)
+		}
+		for _, r := range page.Summaries {
+			if r.Status == cfntypes.StackSetOperationResultStatusSucceeded {
+				s.Instances++
+				continue
+			}
+			s.Failures = append(s.Failures, Instance{
+				Account: aws.ToString(r.Account), Region: aws.ToString(r.Region),
+				OU: aws.ToString(r.OrganizationalUnitId), Status: string(r.Status), Reason: aws.ToString(r.StatusReason),
+			})
+		}
+	}
+	if op.Status != cfntypes.StackSetOperationStatusSucceeded && len(s.Failures) == 0 {
+		return fmt.Errorf("stack set operation %s %s: %s", id, op.Status, aws.ToString(op.StatusReason))
+	}
+	return nil
+}

@@ -1,0 +1,366 @@
+package deploy
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/rootguard/rootguard/internal/detect"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// rendered returns every template, decoded, by name.
+func rendered(t *testing.T) map[string]map[string]any {
+	t.Helper()
+	ts, err := Templates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]any{}
+	for _, tpl := range ts {
+		v, err := decode(tpl.Body)
+		if err != nil {
+			t.Fatalf("%s: %v", tpl.Name, err)
+		}
+		out[tpl.Name] = v.(map[string]any)
+	}
+	return out
+}
+
+func resources(tpl map[string]any) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	res, _ := tpl["Resources"].(map[string]any)
+	for id, r := range res {
+		out[id], _ = r.(map[string]any)
+	}
+	return out
+}
+
+func properties(r map[string]any) map[string]any {
+	p, _ := r["Properties"].(map[string]any)
+	return p
+}
+
+// TestTemplatesGolden keeps the rendered templates in testdata/golden;
+// go test -update rewrites them.
+func TestTemplatesGolden(t *testing.T) {
+	ts, err := Templates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != len(TemplateNames) {
+		t.Fatalf("%d templates, want %d", len(ts), len(TemplateNames))
+	}
+	for _, tpl := range ts {
+		p := filepath.Join("testdata", "golden", tpl.Name+".json")
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, tpl.Body, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatalf("%v (go test -update creates it)", err)
+		}
+		if !bytes.Equal(tpl.Body, want) {
+			t.Errorf("%s differs from the rendered template (go test -update rewrites it)", p)
+		}
+		if _, err := Compact(tpl.Body); err != nil {
+			t.Errorf("%s: %v", tpl.Name, err)
+		}
+	}
+}
+
+// TestTemplatesMatchSchemas checks every resource of every template (the
+// member template inside the StackSet too) against its resource provider
+// schema.
+func TestTemplatesMatchSchemas(t *testing.T) {
+	schemas := loadSchemas(t)
+	used := map[string]bool{}
+	checked := 0
+	for name, tpl := range rendered(t) {
+		for id, r := range resources(tpl) {
+			typ, _ := r["Type"].(string)
+			s := schemas[typ]
+			if s == nil {
+				t.Errorf("%s: %s: no schema for %s in testdata/schemas (print it with rain build -s)", name, id, typ)
+				continue
+			}
+			used[typ] = true
+			for _, e := range s.validate(properties(r)) {
+				t.Errorf("%s: %s (%s): %s", name, id, typ, e)
+			}
+			checked++
+		}
+		if _, ok := tpl["Parameters"]; !ok {
+			t.Errorf("%s: no Parameters", name)
+		}
+	}
+	for typ, s := range schemas {
+		if !used[typ] {
+			t.Errorf("testdata/schemas holds %s, which no template uses", typ)
+		}
+		for p := range s.unsupported {
+			t.Logf("%s: pattern %s not checked (not RE2)", typ, p)
+		}
+	}
+	t.Logf("%d resources checked against %d schemas", checked, len(schemas))
+}
+
+// TestStackSetEmbedsMemberTemplate holds the StackSet resource's template
+// body to the member template.
+func TestStackSetEmbedsMemberTemplate(t *testing.T) {
+	all := rendered(t)
+	ss := properties(resources(all[MemberStackSetTemplate])["MemberStackSet"])
+	body, _ := ss["TemplateBody"].(string)
+	member, err := Render(MemberTemplate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Compact(member)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != string(want) {
+		t.Errorf("the StackSet's TemplateBody is not the compact member template")
+	}
+	if ss["PermissionModel"] != "SERVICE_MANAGED" {
+		t.Errorf("PermissionModel = %v", ss["PermissionModel"])
+	}
+	auto, _ := ss["AutoDeployment"].(map[string]any)
+	if auto["Enabled"] != true {
+		t.Errorf("AutoDeployment = %v", auto)
+	}
+}
+
+// policyDocuments walks a template (and templates nested in a
+// TemplateBody) for policy documents: every object with a Statement.
+func policyDocuments(t *testing.T, where string, v any, out map[string]any) {
+	t.Helper()
+	switch v := v.(type) {
+	case map[string]any:
+		if st, ok := v["Statement"]; ok {
+			out[where] = st
+		}
+		for k, x := range v {
+			if s, ok := x.(string); ok && k == "TemplateBody" {
+				nested, err := decode([]byte(s))
+				if err != nil {
+					t.Fatalf("%s.TemplateBody: %v", where, err)
+				}
+				policyDocuments(t, where+".TemplateBody", nested, out)
+				continue
+			}
+			policyDocuments(t, where+"."+k, x, out)
+		}
+	case []any:
+		for i, x := range v {
+			policyDocuments(t, where+"["+strconv.Itoa(i)+"]", x, out)
+		}
+	}
+}
+
+// TestNoWildcardActions: no policy in any template allows or denies an
+// action with a wildcard, or uses NotAction.
+func TestNoWildcardActions(t *testing.T) {
+	docs := map[string]any{}
+	for name, tpl := range rendered(t) {
+		policyDocuments(t, name, tpl, docs)
+	}
+	// Key, topic, two queue policies, two roles and a role policy in the
+	// Audit template alone, plus the bus policy's single statement.
+	if len(docs) < 12 {
+		t.Fatalf("only %d policy documents found: the walk is broken", len(docs))
+	}
+	statements := 0
+	for where, st := range docs {
+		list, ok := st.([]any)
+		if !ok {
+			list = []any{st} // EventBusPolicy's Statement is one statement
+		}
+		for i, s := range list {
+			m, _ := s.(map[string]any)
+			statements++
+			if _, ok := m["NotAction"]; ok {
+				t.Errorf("%s statement %d uses NotAction", where, i)
+			}
+			actions := patternStrings(m["Action"])
+			if a, ok := m["Action"].(string); ok {
+				actions = []string{a}
+			}
+			if len(actions) == 0 {
+				t.Errorf("%s statement %d: no action list: %v", where, i, m["Action"])
+			}
+			for _, a := range actions {
+				if strings.Contains(a, "*") || strings.Contains(a, "?") {
+					t.Errorf("%s statement %d: wildcard action %q", where, i, a)
+				}
+			}
+		}
+	}
+	t.Logf("%d policy documents, %d statements, no wildcard action", len(docs), statements)
+}
+
+// TestRules checks the rules as deployed: the patterns are detect's, the
+// state receives read-only management events, forwarders send to the
+// Audit bus through the role with a dead-letter queue, the Audit rules
+// send to the function with a retry policy and a dead-letter queue.
+func TestRules(t *testing.T) {
+	all := rendered(t)
+	wantPatterns := map[string][]detect.Pattern{
+		MemberTemplate:      detect.EventPatterns(),
+		ManagementTemplate:  unionPatterns(detect.EventPatterns(), detect.ManagementPatterns()),
+		AuditRegionTemplate: guardDutyPatterns(detect.EventPatterns()),
+		AuditTemplate:       append(unionPatterns(detect.EventPatterns(), detect.ManagementPatterns()), guardDutyPatterns(detect.EventPatterns())...),
+	}
+	for name, want := range wantPatterns {
+		got := deployedPatterns(t, all[name], "")
+		if g, w := canonical(t, got), canonical(t, want); !slices.Equal(g, w) {
+			t.Errorf("%s: deployed patterns differ from detect's:\n got %q\nwant %q", name, g, w)
+		}
+		for id, r := range resources(all[name]) {
+			if r["Type"] != "AWS::Events::Rule" {
+				continue
+			}
+			p := properties(r)
+			if p["State"] != RuleState {
+				t.Errorf("%s: %s: State %v", name, id, p["State"])
+			}
+			targets, _ := p["Targets"].([]any)
+			if len(targets) != 1 {
+				t.Fatalf("%s: %s: %d targets", name, id, len(targets))
+			}
+			tg := targets[0].(map[string]any)
+			if tg["DeadLetterConfig"] == nil {
+				t.Errorf("%s: %s: no dead-letter queue", name, id)
+			}
+			if name == AuditTemplate {
+				if tg["RetryPolicy"] == nil || !strings.Contains(mustJSON(t, tg["Arn"]), `"Function"`) {
+					t.Errorf("%s: %s: target %s", name, id, mustJSON(t, tg))
+				}
+				continue
+			}
+			if !strings.Contains(mustJSON(t, tg["Arn"]), "event-bus/${EventBusName}") || tg["RoleArn"] == nil {
+				t.Errorf("%s: %s: target %s", name, id, mustJSON(t, tg))
+			}
+		}
+	}
+	// The forward role may put events on the Audit bus and do nothing else.
+	role := properties(resources(all[MemberTemplate])["ForwardRole"])
+	got := mustJSON(t, role["Policies"])
+	want := `[{"PolicyDocument":{"Statement":[{"Action":["events:PutEvents"],"Effect":"Allow","Resource":{"Fn::Sub":"arn:${AWS::Partition}:events:${HomeRegion}:${AuditAccountId}:event-bus/${EventBusName}"},"Sid":"PutEventsOnAuditBus"}],"Version":"2012-10-17"},"PolicyName":"put-events-on-audit-bus"}]`
+	if got != want {
+		t.Errorf("ForwardRole policies:\n got %s\nwant %s", got, want)
+	}
+	// The bus admits the organization only.
+	bp := mustJSON(t, properties(resources(all[AuditTemplate])["EventBusPolicy"]))
+	if !strings.Contains(bp, `"Condition":{"StringEquals":{"aws:PrincipalOrgID":{"Ref":"OrganizationId"}}}`) {
+		t.Errorf("EventBusPolicy: %s", bp)
+	}
+	fn := properties(resources(all[AuditTemplate])["Function"])
+	env := mustJSON(t, fn["Environment"])
+	for _, k := range []string{"TOPIC_ARN", "TABLE_NAME", "LANGUAGE"} {
+		if !strings.Contains(env, `"`+k+`"`) {
+			t.Errorf("Function environment lacks %s: %s", k, env)
+		}
+	}
+}
+
+// deployedPatterns extracts the EventPattern of every rule of a template,
+// as the template holds it; bus "" means every bus.
+func deployedPatterns(t *testing.T, tpl map[string]any, bus string) []detect.Pattern {
+	t.Helper()
+	var out []detect.Pattern
+	for _, r := range resources(tpl) {
+		if r["Type"] != "AWS::Events::Rule" {
+			continue
+		}
+		p := properties(r)
+		if bus != "" && mustJSON(t, p["EventBusName"]) != bus {
+			continue
+		}
+		pat, ok := p["EventPattern"].(map[string]any)
+		if !ok {
+			t.Fatalf("EventPattern is %T, not an object", p["EventPattern"])
+		}
+		out = append(out, detect.Pattern(pat))
+	}
+	return out
+}
+
+func canonical(t *testing.T, ps []detect.Pattern) []string {
+	t.Helper()
+	var out []string
+	for _, p := range ps {
+		// Re-decode so that Go-built and template-read patterns compare alike.
+		v, err := decode([]byte(mustJSON(t, p)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, mustJSON(t, v))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(buf.String())
+}
+
+func TestRuleIDsAreStable(t *testing.T) {
+	got := ruleIDs("Rule", detect.EventPatterns())
+	want := []string{"RuleRootUser", "RuleIam", "RuleSts", "RuleAccount", "RuleGuardduty"}
+	if !slices.Equal(got, want) {
+		t.Errorf("ruleIDs = %q, want %q", got, want)
+	}
+	twice := ruleIDs("R", []detect.Pattern{{"source": []string{"aws.iam"}}, {"source": []string{"aws.iam"}}, {"detail-type": []string{"x"}}})
+	if !slices.Equal(twice, []string{"RIam", "RIam2", "RPattern3"}) {
+		t.Errorf("ruleIDs with repeats = %q", twice)
+	}
+}
+
+func TestRenderKeepsIntrinsicsAndPlainStrings(t *testing.T) {
+	tpl, err := Build(AuditTemplate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := render(tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for _, want := range []string{`"Fn::If": [`, `"Ref": "AlarmTopicArn"`, `"Fn::GetAtt": [`, `"HasAlarmTopic"`} {
+		if !strings.Contains(s, want) {
+			t.Errorf("rendered audit template lacks %s", want)
+		}
+	}
+	// goformation's own JSON() would resolve Refs of policy documents;
+	// render keeps them: no null may appear anywhere.
+	if strings.Contains(s, "null") {
+		t.Errorf("rendered template holds null")
+	}
+	if _, ok := intrinsic("111111111111"); ok {
+		t.Errorf("an account id taken for an intrinsic")
+	}
+	if _, err := Build("nope"); err == nil {
+		t.Errorf("Build(nope) succeeded")
+	}
+}
