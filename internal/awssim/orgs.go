@@ -23,6 +23,10 @@ var orgsOps = map[string]handler{
 	"ListTargetsForPolicy":                listTargetsForPolicy,
 	"EnableAWSServiceAccess":              enableAWSServiceAccess,
 	"RegisterDelegatedAdministrator":      registerDelegatedAdministrator,
+	"CreateAccount":                       createAccount,
+	"DescribeCreateAccountStatus":         describeCreateAccountStatus,
+	"ListCreateAccountStatus":             listCreateAccountStatus,
+	"MoveAccount":                         moveAccount,
 }
 
 // orgsInput is every Organizations input member the server reads.

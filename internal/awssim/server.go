@@ -80,6 +80,7 @@ type Server struct {
 	reports  map[string]*credentialReport
 	spare    map[string][]MFADevice     // account -> unassigned virtual MFA devices
 	findings map[string]json.RawMessage // Security Hub findings imported, by product ARN + "/" + Id
+	vend     *vendingState              // account creation (orgs_accounts.go)
 	cfnState *cfnState                  // CloudFormation, made on first use
 	seq      uint64
 

@@ -120,6 +120,9 @@ Exit codes: 0 ok, 1 error (something could not be read or done),
 	root.AddCommand(newAuditCmd(io, logger))
 	root.AddCommand(newOrgCmd(io, logger))
 	root.AddCommand(newDeployCmd(io, logger))
+	root.AddCommand(newPlanCmd(io, logger))
+	root.AddCommand(newAdviseCmd(io, logger))
+	root.AddCommand(newAccountCmd(io, logger))
 	root.AddCommand(newSandboxCmd(io, logger))
 	root.AddCommand(newRootCredsCmd(io, logger))
 	return root
