@@ -27,6 +27,7 @@ var orgsOps = map[string]handler{
 	"DescribeCreateAccountStatus":         describeCreateAccountStatus,
 	"ListCreateAccountStatus":             listCreateAccountStatus,
 	"MoveAccount":                         moveAccount,
+	"DescribeOrganizationalUnit":          describeOrganizationalUnit,
 }
 
 // orgsInput is every Organizations input member the server reads.

@@ -119,6 +119,8 @@ Exit codes: 0 ok, 1 error (something could not be read or done),
 	root.AddCommand(newScanCmd(io, logger))
 	root.AddCommand(newAuditCmd(io, logger))
 	root.AddCommand(newOrgCmd(io, logger))
+	root.AddCommand(newApprovalCmd(io, logger))
+	root.AddCommand(newAlertCmd(io, logger))
 	root.AddCommand(newDeployCmd(io, logger))
 	root.AddCommand(newPlanCmd(io, logger))
 	root.AddCommand(newAdviseCmd(io, logger))

@@ -1,0 +1,390 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/rootguard/rootguard/internal/alert"
+	"github.com/rootguard/rootguard/internal/approval"
+	"github.com/rootguard/rootguard/internal/report"
+)
+
+// maxApprovalWindow is the longest window granted without --force.
+const maxApprovalWindow = 24 * time.Hour
+
+type approvalOptions struct {
+	io     IO
+	logger func() *slog.Logger
+	table  string
+	output string
+	now    func() time.Time
+}
+
+func newApprovalCmd(io IO, logger func() *slog.Logger) *cobra.Command {
+	o := &approvalOptions{io: io, logger: logger, now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "approval",
+		Short: "Grant, list, revoke and import the approvals the real-time pipeline checks",
+		Long: `Approval manages the approvals that the real-time pipeline (rootguard-lambda)
+reads from its DynamoDB table: an alert about root use in an account during
+an approved window says APPROVED with the approval's id, requester and
+reason; any other says UNAPPROVED.
+
+An approval names one account and a window of at most 24 hours (--force for
+longer); its approver must differ from its requester. The YAML format of
+--approvals (docs/cli.md) is what import reads, so one file can serve both
+scan and the pipeline.
+
+The table comes from --table or ROOTGUARD_TABLE; AWS access from the SDK's
+standard configuration. Exit 0: done; 1: AWS failed or an approval exists
+with other contents; 2: usage or an invalid approval.`,
+	}
+	cmd.PersistentFlags().StringVar(&o.table, "table", os.Getenv("ROOTGUARD_TABLE"), "the pipeline's DynamoDB table (default $ROOTGUARD_TABLE)")
+	cmd.PersistentFlags().StringVarP(&o.output, "output", "o", "table", "output format: table, json or csv")
+	cmd.AddCommand(newApprovalGrantCmd(o), newApprovalListCmd(o), newApprovalRevokeCmd(o), newApprovalImportCmd(o))
+	return cmd
+}
+
+// open checks the common flags and returns the table.
+func (o *approvalOptions) open(ctx context.Context) (*alert.Table, report.Format, error) {
+	format, err := report.ParseFormat(o.output)
+	if err != nil {
+		return nil, "", usageError("%v", err)
+	}
+	if o.table == "" {
+		return nil, "", usageError("no table: give --table or set ROOTGUARD_TABLE")
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, "", &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
+	}
+	return alert.NewTable(dynamodb.NewFromConfig(cfg), o.table), format, nil
+}
+
+type grantOptions struct {
+	approval.Approval
+	from, until, window string
+	force               bool
+}
+
+func newApprovalGrantCmd(o *approvalOptions) *cobra.Command {
+	g := &grantOptions{}
+	cmd := &cobra.Command{
+		Use:   "grant",
+		Short: "Approve root use in one account for one window",
+		Example: `  rootguard approval grant --id CHG-1234 --account 123456789012 --for 2h \
+    --requester sato --approver ccoe-lead --reason "enable MFA Delete on the archive bucket"
+  rootguard approval grant --id CHG-1235 --account 123456789012 \
+    --from 2026-10-08T01:00:00Z --until 2026-10-08T03:00:00Z --requester sato --approver ccoe-lead --reason "..."`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runApprovalGrant(cmd.Context(), o, g) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&g.ID, "id", "", "the approval's id, e.g. the change ticket (unique)")
+	f.StringVar(&g.Account, "account", "", "the 12-digit account id")
+	f.StringVar(&g.from, "from", "", "start of the window, RFC 3339 (default now)")
+	f.StringVar(&g.until, "until", "", "end of the window, RFC 3339")
+	f.StringVar(&g.window, "for", "", "length of the window instead of --until, e.g. 2h")
+	f.StringVar(&g.Requester, "requester", "", "who asked for root use")
+	f.StringVar(&g.Approver, "approver", "", "who approved it (not the requester)")
+	f.StringVar(&g.Reason, "reason", "", "why root is needed")
+	f.BoolVar(&g.force, "force", false, "allow a window longer than 24 hours")
+	return cmd
+}
+
+func runApprovalGrant(ctx context.Context, o *approvalOptions, g *grantOptions) error {
+	now := o.now().UTC().Truncate(time.Second)
+	a := g.Approval
+	a.From = now
+	if g.from != "" {
+		t, err := time.Parse(time.RFC3339, g.from)
+		if err != nil {
+			return usageError("--from %q: want an RFC 3339 time", g.from)
+		}
+		a.From = t
+	}
+	switch {
+	case g.until != "" && g.window != "":
+		return usageError("give --until or --for, not both")
+	case g.until != "":
+		t, err := time.Parse(time.RFC3339, g.until)
+		if err != nil {
+			return usageError("--until %q: want an RFC 3339 time", g.until)
+		}
+		a.Until = t
+	case g.window != "":
+		d, err := time.ParseDuration(g.window)
+		if err != nil || d <= 0 {
+			return usageError("--for %q: want a duration such as 2h", g.window)
+		}
+		a.Until = a.From.Add(d)
+	default:
+		return usageError("give --until or --for")
+	}
+	valid, err := validateApprovals([]approval.Approval{a}, g.force)
+	if err != nil {
+		return err
+	}
+	tb, format, err := o.open(ctx)
+	if err != nil {
+		return err
+	}
+	created, err := tb.PutApproval(ctx, valid[0], now)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	if !created {
+		fmt.Fprintf(o.io.Err, "rootguard: approval %s was already in %s with the same contents\n", a.ID, tb.Name())
+	}
+	stored, err := tb.GetApproval(ctx, a.ID)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	return writeApprovals(o.io, format, []alert.Approval{*stored}, now)
+}
+
+// validateApprovals holds approvals to the rules of the approvals file
+// (internal/approval parses them as a file would be parsed, so the
+// messages are the same) and to the 24-hour limit. Times are kept to the
+// second, as the table keeps them.
+func validateApprovals(as []approval.Approval, force bool) ([]approval.Approval, error) {
+	for i := range as {
+		as[i].From = as[i].From.UTC().Truncate(time.Second)
+		as[i].Until = as[i].Until.UTC().Truncate(time.Second)
+	}
+	b, err := yaml.Marshal(map[string][]approval.Approval{"approvals": as})
+	if err != nil {
+		return nil, usageError("%v", err)
+	}
+	set, err := approval.Parse(b)
+	if err != nil {
+		return nil, &exitError{code: ExitUsage, err: fmt.Errorf("invalid approval:\n%w", err)}
+	}
+	var long []string
+	for _, a := range set.Items() {
+		if d := a.Until.Sub(a.From); d > maxApprovalWindow && !force {
+			long = append(long, fmt.Sprintf("approval %s: window of %s is longer than 24h (use --force)", a.ID, d))
+		}
+	}
+	if len(long) > 0 {
+		return nil, &exitError{code: ExitUsage, err: errors.New(strings.Join(long, "\n"))}
+	}
+	return set.Items(), nil
+}
+
+func newApprovalListCmd(o *approvalOptions) *cobra.Command {
+	var account string
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List approvals that are active or scheduled (--all: also expired and revoked)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if account != "" && !accountIDRE.MatchString(account) {
+				return usageError("--account %q: want a 12-digit account id", account)
+			}
+			tb, format, err := o.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			as, err := tb.Approvals(cmd.Context(), account)
+			if err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			now := o.now()
+			shown := as[:0]
+			for _, a := range as {
+				if s := a.Status(now); all || s == alert.StatusActive || s == alert.StatusScheduled {
+					shown = append(shown, a)
+				}
+			}
+			return writeApprovals(o.io, format, shown, now)
+		},
+	}
+	cmd.Flags().StringVar(&account, "account", "", "only this account")
+	cmd.Flags().BoolVar(&all, "all", false, "also list expired and revoked approvals")
+	return cmd
+}
+
+var accountIDRE = regexp.MustCompile(`^[0-9]{12}$`)
+
+func newApprovalRevokeCmd(o *approvalOptions) *cobra.Command {
+	var by string
+	cmd := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke an approval: from now on it covers nothing",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(by) == "" {
+				return usageError("--by: say who revokes the approval")
+			}
+			tb, format, err := o.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			now := o.now()
+			a, err := tb.RevokeApproval(cmd.Context(), args[0], by, now)
+			if err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			return writeApprovals(o.io, format, []alert.Approval{*a}, now)
+		},
+	}
+	cmd.Flags().StringVar(&by, "by", "", "who revokes it")
+	return cmd
+}
+
+func newApprovalImportCmd(o *approvalOptions) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Store every approval of an approvals YAML file (the --approvals format of scan)",
+		Long: `Import validates the whole file first (as scan --approvals does, plus the
+24-hour limit) and writes nothing if any entry is invalid. Approvals already
+in the table with the same contents are left as they are; an id the table
+holds with other contents is a conflict, reported, and the rest is written.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			set, err := approval.Load(args[0])
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			valid, err := validateApprovals(set.Items(), force)
+			if err != nil {
+				return err
+			}
+			tb, format, err := o.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return runApprovalImport(cmd.Context(), o, tb, format, valid)
+		},
+	}
+	cmd.Flags().BoolVar(&force, "force", false, "allow windows longer than 24 hours")
+	return cmd
+}
+
+func runApprovalImport(ctx context.Context, o *approvalOptions, tb *alert.Table, format report.Format, as []approval.Approval) error {
+	type row struct {
+		ID      string    `json:"id"`
+		Account string    `json:"account"`
+		From    time.Time `json:"from"`
+		Until   time.Time `json:"until"`
+		Result  string    `json:"result"`
+	}
+	var rows []row
+	var errs []error
+	for _, a := range as {
+		created, err := tb.PutApproval(ctx, a, o.now())
+		r := row{ID: a.ID, Account: a.Account, From: a.From, Until: a.Until, Result: "created"}
+		var conflict *alert.ApprovalConflictError
+		switch {
+		case errors.As(err, &conflict):
+			r.Result = "conflict"
+			errs = append(errs, err)
+		case err != nil:
+			return &exitError{code: ExitError, err: err}
+		case !created:
+			r.Result = "unchanged"
+		}
+		rows = append(rows, r)
+	}
+	head := []string{"ID", "ACCOUNT", "FROM", "UNTIL", "RESULT"}
+	err := writeRows(o.io, format, head, len(rows), func(i int) []string {
+		r := rows[i]
+		return []string{r.ID, r.Account, r.From.Format(time.RFC3339), r.Until.Format(time.RFC3339), r.Result}
+	}, func(i int) any { return rows[i] })
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	if len(errs) > 0 {
+		return &exitError{code: ExitError, err: errors.Join(errs...)}
+	}
+	return nil
+}
+
+// approvalJSON is an approval on the --output json contract: the stored
+// fields and its status now.
+type approvalJSON struct {
+	alert.Approval
+	Status string `json:"status"`
+}
+
+func writeApprovals(io IO, format report.Format, as []alert.Approval, now time.Time) error {
+	head := []string{"ID", "ACCOUNT", "FROM", "UNTIL", "STATUS", "REQUESTER", "APPROVER", "REASON"}
+	err := writeRows(io, format, head, len(as), func(i int) []string {
+		a := as[i]
+		return []string{a.ID, a.Account, a.From.Format(time.RFC3339), a.Until.Format(time.RFC3339), a.Status(now),
+			a.Requester, a.Approver, a.Reason}
+	}, func(i int) any { return approvalJSON{Approval: as[i], Status: as[i].Status(now)} })
+	if err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("write output: %w", err)}
+	}
+	return nil
+}
+
+// writeRows writes rows as docs/cli.md says: an aligned table on a
+// terminal, tab-separated lines otherwise, CSV with a lower-case header, or
+// JSON Lines.
+func writeRows(io IO, format report.Format, head []string, n int, row func(int) []string, obj func(int) any) error {
+	w := io.Out
+	switch format {
+	case report.JSON:
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for i := range n {
+			if err := enc.Encode(obj(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case report.CSV:
+		cw := csv.NewWriter(w)
+		lower := make([]string, len(head))
+		for i, h := range head {
+			lower[i] = strings.ToLower(h)
+		}
+		_ = cw.Write(lower)
+		for i := range n {
+			_ = cw.Write(row(i))
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	if !io.OutTTY {
+		clean := strings.NewReplacer("\t", " ", "\n", " ")
+		if _, err := fmt.Fprintln(w, strings.Join(head, "\t")); err != nil {
+			return err
+		}
+		for i := range n {
+			r := row(i)
+			for j := range r {
+				r[j] = clean.Replace(r[j])
+			}
+			if _, err := fmt.Fprintln(w, strings.Join(r, "\t")); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for i := range n {
+		fmt.Fprintln(tw, strings.Join(row(i), "\t"))
+	}
+	return tw.Flush()
+}

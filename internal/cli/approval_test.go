@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rootguard/rootguard/internal/alert"
+	"github.com/rootguard/rootguard/internal/testenv"
+)
+
+// useLocalAWS points the SDK's standard configuration at local servers
+// through the environment, as a user would with AWS_ENDPOINT_URL_<SERVICE>.
+func useLocalAWS(t *testing.T, endpoints map[string]string) {
+	t.Helper()
+	for svc, url := range endpoints {
+		t.Setenv("AWS_ENDPOINT_URL_"+svc, url)
+	}
+	dir := t.TempDir()
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": "AKIATESTENV000000000", "AWS_SECRET_ACCESS_KEY": "testenv-secret", "AWS_SESSION_TOKEN": "",
+		"AWS_REGION": testenv.Region, "AWS_PROFILE": "", "AWS_ENDPOINT_URL": "",
+		"AWS_CONFIG_FILE": filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none"),
+		"ROOTGUARD_TABLE": "", "TOPIC_ARN": "", "CHATBOT_TOPIC_ARN": "",
+	} {
+		t.Setenv(k, v)
+	}
+}
+
+// TestApprovalCommands runs grant, list, revoke and import against
+// dynalite through the SDK's standard configuration.
+func TestApprovalCommands(t *testing.T) {
+	db := testenv.StartDynamoDB(t)
+	useLocalAWS(t, map[string]string{"DYNAMODB": db.URL})
+	if err := alert.CreateTable(t.Context(), db.Client, "rootguard"); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	until := from.Add(3 * time.Hour)
+	grant := []string{"approval", "grant", "--table", "rootguard", "--id", "CHG-1234", "--account", "333333333333",
+		"--from", from.Format(time.RFC3339), "--until", until.Format(time.RFC3339),
+		"--requester", "sato", "--approver", "ccoe-lead", "--reason", "enable MFA Delete on the archive bucket"}
+
+	t.Run("grant", func(t *testing.T) {
+		out, errOut, code := runMain(t, append(grant, "-o", "json")...)
+		if code != ExitOK {
+			t.Fatalf("exit %d\n%s", code, errOut)
+		}
+		var got struct {
+			ID, Account, Requester, Approver, Reason, Status string
+			From, Until                                      time.Time
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if got.ID != "CHG-1234" || got.Account != "333333333333" || got.Status != "active" || !got.From.Equal(from) ||
+			!got.Until.Equal(until) || got.Approver != "ccoe-lead" {
+			t.Errorf("granted %+v", got)
+		}
+		// The same grant again changes nothing and says so.
+		if _, errOut, code := runMain(t, grant...); code != ExitOK || !strings.Contains(errOut, "already in rootguard with the same contents") {
+			t.Errorf("again: exit %d\n%s", code, errOut)
+		}
+	})
+	t.Run("grant refused", func(t *testing.T) {
+		tests := []struct {
+			name string
+			args []string
+			code int
+			want string
+		}{
+			{"approver is requester", []string{"approval", "grant", "--table", "rootguard", "--id", "CHG-9", "--account", "333333333333",
+				"--for", "1h", "--requester", "sato", "--approver", "Sato", "--reason", "x"}, ExitUsage, "must differ from the requester"},
+			{"window over 24h", []string{"approval", "grant", "--table", "rootguard", "--id", "CHG-9", "--account", "333333333333",
+				"--for", "25h", "--requester", "sato", "--approver", "ccoe-lead", "--reason", "x"}, ExitUsage, "longer than 24h (use --force)"},
+			{"bad account", []string{"approval", "grant", "--table", "rootguard", "--id", "CHG-9", "--account", "12345",
+				"--for", "1h", "--requester", "sato", "--approver", "ccoe-lead"}, ExitUsage, "not a 12-digit account id"},
+			{"no window end", []string{"approval", "grant", "--table", "rootguard", "--id", "CHG-9", "--account", "333333333333",
+				"--requester", "sato", "--approver", "ccoe-lead"}, ExitUsage, "give --until or --for"},
+			{"no table", []string{"approval", "list"}, ExitUsage, "no table"},
+			{"id taken", []string{"approval", "grant", "--table", "rootguard", "--id", "CHG-1234", "--account", "444444444444",
+				"--for", "1h", "--requester", "sato", "--approver", "ccoe-lead", "--reason", "x"}, ExitError, "already exists with other contents"},
+		}
+		for _, tt := range tests {
+			if _, errOut, code := runMain(t, tt.args...); code != tt.code || !strings.Contains(errOut, tt.want) {
+				t.Errorf("%s: exit %d, want %d and %q\n%s", tt.name, code, tt.code, tt.want, errOut)
+			}
+		}
+		out, errOut, code := runMain(t, "approval", "grant", "--table", "rootguard", "--id", "CHG-LONG", "--account", "444444444444",
+			"--for", "72h", "--force", "--requester", "sato", "--approver", "ccoe-lead", "--reason", "migration", "-o", "csv")
+		if code != ExitOK || !strings.HasPrefix(out, "id,account,from,until,status,requester,approver,reason\nCHG-LONG,444444444444,") {
+			t.Errorf("--force: exit %d\n%s%s", code, out, errOut)
+		}
+	})
+	t.Run("import", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "approvals.yaml")
+		yaml := `approvals:
+  - id: CHG-1234
+    account: "333333333333"
+    from: ` + from.Format(time.RFC3339) + `
+    until: ` + until.Format(time.RFC3339) + `
+    requester: sato
+    approver: ccoe-lead
+    reason: enable MFA Delete on the archive bucket
+  - id: CHG-2000
+    account: "555555555555"
+    from: 2026-10-08T01:00:00Z
+    until: 2026-10-08T02:00:00Z
+    requester: tanaka
+    approver: ccoe-lead
+    reason: unlock the queue policy
+`
+		if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, code := runMain(t, "approval", "import", "--table", "rootguard", file)
+		want := "ID\tACCOUNT\tFROM\tUNTIL\tRESULT\nCHG-1234\t333333333333\t" + from.Format(time.RFC3339) + "\t" + until.Format(time.RFC3339) +
+			"\tunchanged\nCHG-2000\t555555555555\t2026-10-08T01:00:00Z\t2026-10-08T02:00:00Z\tcreated\n"
+		if code != ExitOK || out != want {
+			t.Errorf("import: exit %d\n%s\nwant\n%s\n%s", code, out, want, errOut)
+		}
+		// An invalid file writes nothing and names every bad entry.
+		bad := strings.Replace(yaml, "approver: ccoe-lead\n    reason: unlock", "approver: tanaka\n    reason: unlock", 1)
+		bad = strings.Replace(bad, "CHG-2000", "CHG-3000", 1)
+		bad = strings.Replace(bad, `"333333333333"`, `"3333"`, 1)
+		if err := os.WriteFile(file, []byte(bad), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, errOut, code = runMain(t, "approval", "import", "--table", "rootguard", file)
+		if code != ExitUsage || !strings.Contains(errOut, "approval 1 (CHG-1234): account") || !strings.Contains(errOut, "approval 2 (CHG-3000): approver: must differ") {
+			t.Errorf("invalid file: exit %d\n%s", code, errOut)
+		}
+	})
+	t.Run("list and revoke", func(t *testing.T) {
+		out, errOut, code := runMain(t, "approval", "list", "--table", "rootguard")
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		// CHG-2000 (2026-10-08) has ended: listed with --all only.
+		if code != ExitOK || len(lines) != 3 || !strings.HasPrefix(lines[1], "CHG-1234\t333333333333\t") || !strings.HasPrefix(lines[2], "CHG-LONG\t") {
+			t.Fatalf("list: exit %d\n%s%s", code, out, errOut)
+		}
+		out, _, _ = runMain(t, "approval", "list", "--table", "rootguard", "--all", "--account", "555555555555", "-o", "json")
+		if !strings.Contains(out, `"id":"CHG-2000"`) || !strings.Contains(out, `"status":"expired"`) {
+			t.Errorf("list --all --account:\n%s", out)
+		}
+		if _, errOut, code := runMain(t, "approval", "revoke", "--table", "rootguard", "CHG-1234"); code != ExitUsage || !strings.Contains(errOut, "--by") {
+			t.Errorf("revoke without --by: exit %d\n%s", code, errOut)
+		}
+		out, errOut, code = runMain(t, "approval", "revoke", "--table", "rootguard", "CHG-1234", "--by", "ccoe-lead", "-o", "json")
+		if code != ExitOK || !strings.Contains(out, `"status":"revoked"`) || !strings.Contains(out, `"revokedBy":"ccoe-lead"`) {
+			t.Errorf("revoke: exit %d\n%s%s", code, out, errOut)
+		}
+		out, _, _ = runMain(t, "approval", "list", "--table", "rootguard", "--account", "333333333333")
+		if strings.Contains(out, "CHG-1234") {
+			t.Errorf("a revoked approval is listed without --all:\n%s", out)
+		}
+		if _, errOut, code := runMain(t, "approval", "revoke", "--table", "rootguard", "CHG-404", "--by", "x"); code != ExitError || !strings.Contains(errOut, "no such approval") {
+			t.Errorf("revoke unknown: exit %d\n%s", code, errOut)
+		}
+	})
+}
