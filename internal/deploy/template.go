@@ -379,6 +379,24 @@ func auditTemplate() *cloudformation.Template {
 		t.Resources[id] = lambdaRule("", gdPatterns[i], "this region's default bus")
 		rules = append(rules, id)
 	}
+	// Held actions of a root session are summarised once the session is
+	// quiet: the function checks on this schedule (internal/alert).
+	t.Resources["FlushSchedule"] = &events.Rule{
+		Description:        str("rootguard: asks the alert function to send the summaries of quiet root sessions"),
+		ScheduleExpression: str(FlushSchedule),
+		State:              str("ENABLED"),
+		Targets: []events.Rule_Target{{
+			Id:    "alert-function-flush",
+			Arn:   getAtt("Function", "Arn"),
+			Input: str(`{"rootguard":"flush"}`),
+			RetryPolicy: &events.Rule_RetryPolicy{
+				MaximumRetryAttempts:     integer(lambdaTargetRetries),
+				MaximumEventAgeInSeconds: integer(lambdaTargetMaxAgeSec),
+			},
+			DeadLetterConfig: &events.Rule_DeadLetterConfig{Arn: getAttPtr("DeadLetterQueue", "Arn")},
+		}},
+	}
+	rules = append(rules, "FlushSchedule")
 	var ruleARNs []any
 	for _, id := range rules {
 		t.Resources[id+"Permission"] = &lambda.Permission{
@@ -453,7 +471,12 @@ func auditTemplate() *cloudformation.Template {
 		PolicyDocument: document(
 			allow("WriteLogs", []string{"logs:CreateLogStream", "logs:PutLogEvents"}, getAtt("LogGroup", "Arn")),
 			allow("PublishAlerts", []string{"sns:Publish"}, ref("AlertTopic")),
-			allow("KeepState", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"}, getAtt("Table", "Arn")),
+			allow("KeepState", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}, getAtt("Table", "Arn")),
+			// Account names and OU paths for the alerts. Organizations answers
+			// these only to the management account or to an account it has
+			// delegated Organizations administration to; elsewhere the alert
+			// goes out with the raw account id and says enrichment failed.
+			allow("EnrichAccounts", []string{"organizations:DescribeAccount", "organizations:ListParents", "organizations:DescribeOrganizationalUnit"}, "*"),
 			allow("DeadLetters", []string{"sqs:SendMessage"}, getAtt("DeadLetterQueue", "Arn")),
 		),
 	}
@@ -521,6 +544,10 @@ func auditTemplate() *cloudformation.Template {
 	}
 	return t
 }
+
+// FlushSchedule is how often the function is asked to send the summaries
+// of quiet root sessions.
+const FlushSchedule = "rate(5 minutes)"
 
 // lambdaRule is a rule sending to the function with a retry policy and the
 // dead-letter queue; bus "" is the default bus.

@@ -234,6 +234,9 @@ func TestRules(t *testing.T) {
 				continue
 			}
 			p := properties(r)
+			if id == "FlushSchedule" {
+				continue // TestFlushSchedule
+			}
 			if p["State"] != RuleState {
 				t.Errorf("%s: %s: State %v", name, id, p["State"])
 			}
@@ -287,6 +290,9 @@ func deployedPatterns(t *testing.T, tpl map[string]any, bus string) []detect.Pat
 			continue
 		}
 		p := properties(r)
+		if p["ScheduleExpression"] != nil {
+			continue // the summary flush, not an event rule
+		}
 		if bus != "" && mustJSON(t, p["EventBusName"]) != bus {
 			continue
 		}
@@ -362,5 +368,24 @@ func TestRenderKeepsIntrinsicsAndPlainStrings(t *testing.T) {
 	}
 	if _, err := Build("nope"); err == nil {
 		t.Errorf("Build(nope) succeeded")
+	}
+}
+
+// TestFlushSchedule: the Audit stack asks the function to send the
+// summaries of quiet root sessions, and lets the schedule invoke it.
+func TestFlushSchedule(t *testing.T) {
+	res := resources(rendered(t)[AuditTemplate])
+	r, ok := res["FlushSchedule"]
+	if !ok {
+		t.Fatal("no FlushSchedule rule in the audit template")
+	}
+	p := properties(r)
+	targets, _ := p["Targets"].([]any)
+	if p["ScheduleExpression"] != FlushSchedule || p["State"] != "ENABLED" || len(targets) != 1 ||
+		targets[0].(map[string]any)["Input"] != `{"rootguard":"flush"}` {
+		t.Errorf("FlushSchedule = %v", p)
+	}
+	if _, ok := res["FlushSchedulePermission"]; !ok {
+		t.Error("the schedule may not invoke the function")
 	}
 }
