@@ -30,11 +30,17 @@
 //	               DeleteSigningCertificate, GenerateCredentialReport,
 //	               GetCredentialReport, ListOrganizationsFeatures,
 //	               EnableOrganizationsRootCredentialsManagement,
-//	               EnableOrganizationsRootSessions
+//	               EnableOrganizationsRootSessions, ListVirtualMFADevices
 //	organizations: DescribeOrganization, ListRoots, ListOrganizationalUnitsForParent,
 //	               ListAccountsForParent, ListAccounts, ListParents, DescribeAccount,
-//	               ListAWSServiceAccessForOrganization, ListDelegatedAdministrators,
-//	               ListPoliciesForTarget, DescribePolicy
+//	               DescribeOrganizationalUnit, ListAWSServiceAccessForOrganization,
+//	               ListDelegatedAdministrators, ListPoliciesForTarget, DescribePolicy,
+//	               ListPolicies, ListTargetsForPolicy, EnableAWSServiceAccess,
+//	               RegisterDelegatedAdministrator, CreateAccount,
+//	               DescribeCreateAccountStatus, ListCreateAccountStatus, MoveAccount
+//	cloudformation (query protocol): the stack, change-set and StackSet
+//	               operations `rootguard deploy` uses (cloudformation.go)
+//	securityhub (restJson1): BatchImportFindings
 //
 // Principals: the management credentials belong to an IAM user
 // (awssim-admin) in the management account with full permissions. AssumeRole
