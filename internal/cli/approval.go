@@ -2,15 +2,12 @@ package cli
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"regexp"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -341,50 +338,12 @@ func writeApprovals(io IO, format report.Format, as []alert.Approval, now time.T
 // terminal, tab-separated lines otherwise, CSV with a lower-case header, or
 // JSON Lines.
 func writeRows(io IO, format report.Format, head []string, n int, row func(int) []string, obj func(int) any) error {
-	w := io.Out
-	switch format {
-	case report.JSON:
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
+	if format == report.JSON {
+		objs := make([]any, n)
 		for i := range n {
-			if err := enc.Encode(obj(i)); err != nil {
-				return err
-			}
+			objs[i] = obj(i)
 		}
-		return nil
-	case report.CSV:
-		cw := csv.NewWriter(w)
-		lower := make([]string, len(head))
-		for i, h := range head {
-			lower[i] = strings.ToLower(h)
-		}
-		_ = cw.Write(lower)
-		for i := range n {
-			_ = cw.Write(row(i))
-		}
-		cw.Flush()
-		return cw.Error()
+		return report.JSONLines(io.Out, objs)
 	}
-	if !io.OutTTY {
-		clean := strings.NewReplacer("\t", " ", "\n", " ")
-		if _, err := fmt.Fprintln(w, strings.Join(head, "\t")); err != nil {
-			return err
-		}
-		for i := range n {
-			r := row(i)
-			for j := range r {
-				r[j] = clean.Replace(r[j])
-			}
-			if _, err := fmt.Fprintln(w, strings.Join(r, "\t")); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(head, "\t"))
-	for i := range n {
-		fmt.Fprintln(tw, strings.Join(row(i), "\t"))
-	}
-	return tw.Flush()
+	return report.Rows(io.Out, report.Options{Format: format, Pretty: io.OutTTY}, head, n, row)
 }

@@ -1,8 +1,6 @@
 package mode
 
 import (
-	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -40,12 +38,12 @@ func planRow(p AccountPlan) []string {
 func WritePlan(w io.Writer, plans []AccountPlan, o report.Options) error {
 	switch o.Format {
 	case report.JSON:
-		return writeJSONLines(w, plans)
+		return report.JSONLines(w, plans)
 	case report.CSV:
-		return writeCSV(w, planColumns, len(plans), func(i int) []string { return planRow(plans[i]) })
+		return report.Rows(w, report.Options{Format: report.CSV}, planColumns, len(plans), func(i int) []string { return planRow(plans[i]) })
 	}
 	if !o.Pretty {
-		return writeTSV(w, planColumns, len(plans), func(i int) []string { return planRow(plans[i]) })
+		return report.Rows(w, report.Options{Format: report.Table}, planColumns, len(plans), func(i int) []string { return planRow(plans[i]) })
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ACCOUNT\tNAME\tOU\tMODE\tSTATUS\tDRIFT")
@@ -100,10 +98,10 @@ func adviceRow(a OUAdvice) []string {
 // tasks strict mode makes harder.
 func WriteAdvice(w io.Writer, adv []OUAdvice, o report.Options) error {
 	if o.Format == report.JSON {
-		return writeJSONLines(w, adv)
+		return report.JSONLines(w, adv)
 	}
 	if !o.Pretty {
-		return writeTSV(w, adviceColumns, len(adv), func(i int) []string { return adviceRow(adv[i]) })
+		return report.Rows(w, report.Options{Format: report.Table}, adviceColumns, len(adv), func(i int) []string { return adviceRow(adv[i]) })
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(adviceColumns[:len(adviceColumns)-1], "\t"))
@@ -129,59 +127,6 @@ func WriteAdvice(w io.Writer, adv []OUAdvice, o report.Options) error {
 	fmt.Fprintln(w, "\nRoot-only tasks, and how a strict account does them:")
 	for _, t := range RootTasks {
 		fmt.Fprintf(w, "  %-20s %s: %s\n", t.ID, t.Task, t.InStrict)
-	}
-	return nil
-}
-
-// writeJSONLines writes one JSON object per line.
-func writeJSONLines[T any](w io.Writer, items []T) error {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	for _, it := range items {
-		if err := enc.Encode(it); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func writeCSV(w io.Writer, head []string, n int, row func(int) []string) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(lowerColumns(head)); err != nil {
-		return err
-	}
-	for i := range n {
-		if err := cw.Write(row(i)); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-func lowerColumns(head []string) []string {
-	out := make([]string, len(head))
-	for i, h := range head {
-		out[i] = strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(h))
-	}
-	return out
-}
-
-// writeTSV writes a header and one tab-separated row a line; tabs and
-// newlines inside cells become spaces.
-func writeTSV(w io.Writer, head []string, n int, row func(int) []string) error {
-	clean := strings.NewReplacer("\t", " ", "\n", " ")
-	if _, err := fmt.Fprintln(w, strings.Join(head, "\t")); err != nil {
-		return err
-	}
-	for i := range n {
-		r := row(i)
-		for j := range r {
-			r[j] = clean.Replace(r[j])
-		}
-		if _, err := fmt.Fprintln(w, strings.Join(r, "\t")); err != nil {
-			return err
-		}
 	}
 	return nil
 }

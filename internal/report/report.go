@@ -146,6 +146,19 @@ func Incidents(w io.Writer, ins []scan.Incident, o Options) error {
 	return nil
 }
 
+// JSONLines writes one JSON object per line, HTML characters unescaped.
+func JSONLines[T any](w io.Writer, items []T) error { return writeJSONLines(w, items) }
+
+// Rows writes a header and n rows as CSV (lower_snake_case header), as an
+// aligned table (Pretty: for a terminal), or tab-separated, one row a
+// line. Formats without rows (JSON) are the caller's.
+func Rows(w io.Writer, o Options, head []string, n int, row func(int) []string) error {
+	if o.Format == CSV {
+		return writeCSV(w, head, n, row)
+	}
+	return writeTable(w, o.Pretty, head, n, row)
+}
+
 // writeJSONLines writes one JSON object per line.
 func writeJSONLines[T any](w io.Writer, items []T) error {
 	enc := json.NewEncoder(w)
@@ -175,7 +188,7 @@ func writeCSV(w io.Writer, head []string, n int, row func(int) []string) error {
 func lower(head []string) []string {
 	out := slices.Clone(head)
 	for i, h := range out {
-		out[i] = strings.ReplaceAll(strings.ToLower(h), " ", "_")
+		out[i] = strings.NewReplacer(" ", "_", "-", "_").Replace(strings.ToLower(h))
 	}
 	return out
 }
