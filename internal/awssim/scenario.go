@@ -65,6 +65,21 @@ import (
 // means none). An account whose root has no password, keys, MFA devices or
 // certificates is one whose root credentials were deleted centrally.
 //
+// An account may hold S3 buckets and SQS queues, with their resource
+// policies (a bucket's region and a queue's default to us-east-1):
+//
+//	accounts:
+//	  - id: "333333333333"
+//	    # ...
+//	    buckets:
+//	      - name: prod-archive
+//	        region: eu-west-1
+//	        versioning: Enabled
+//	        mfaDelete: Enabled
+//	        policy: '{"Version": "2012-10-17", "Statement": [...]}'
+//	    queues:
+//	      - {name: orders, policy: '{"Version": "2012-10-17", "Statement": [...]}'}
+//
 // An empty organization id describes a standalone account that is in no
 // organization: then there must be exactly one account, the management
 // account field names it, and OUs, policies, features and delegated
@@ -144,6 +159,12 @@ type Account struct {
 	Roles []string `yaml:"roles"`
 	// Root is the account's root user.
 	Root Root `yaml:"root"`
+	// Buckets are the account's S3 buckets, with their policies and
+	// versioning (see s3.go).
+	Buckets []S3Bucket `yaml:"buckets,omitempty"`
+	// Queues are the account's SQS queues, with their policies (see
+	// sqs.go).
+	Queues []SQSQueue `yaml:"queues,omitempty"`
 }
 
 // Root is the credentials of an account's root user.
@@ -301,6 +322,8 @@ func (s *Scenario) applyDefaults() {
 		if a.Root.Password.Present && a.Root.Password.Created.IsZero() {
 			a.Root.Password.Created = a.Created
 		}
+		a.applyBucketDefaults()
+		a.applyQueueDefaults()
 	}
 }
 
@@ -372,6 +395,7 @@ func (s *Scenario) Validate() error {
 	}
 
 	keys := map[string]string{}
+	buckets := map[string]string{}
 	accounts := map[string]*Account{}
 	for i := range s.Accounts {
 		a := &s.Accounts[i]
@@ -412,6 +436,8 @@ func (s *Scenario) Validate() error {
 			}
 		}
 		s.validateRoot(a, p+".root", keys, bad)
+		validateBuckets(a, p, buckets, bad)
+		validateQueues(a, p, bad)
 	}
 	mgmt := accounts[org.ManagementAccount]
 	if mgmt == nil {
@@ -558,6 +584,8 @@ func (s *Scenario) clone() *Scenario {
 		a.Root.MFA = slices.Clone(a.Root.MFA)
 		a.Root.AccessKeys = slices.Clone(a.Root.AccessKeys)
 		a.Root.SigningCertificates = slices.Clone(a.Root.SigningCertificates)
+		a.Buckets = slices.Clone(a.Buckets)
+		a.Queues = slices.Clone(a.Queues)
 		c.Accounts[i] = a
 	}
 	c.Policies = make([]Policy, len(s.Policies))

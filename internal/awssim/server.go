@@ -270,6 +270,10 @@ func (s *Server) handler(svc, op string) handler {
 		return securityHubOps[op]
 	case svcCFN:
 		return cfnOps[op]
+	case svcS3:
+		return s3Ops[op]
+	case svcSQS:
+		return sqsOps[op]
 	}
 	return nil
 }
@@ -283,9 +287,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	jsonProto := svc == svcOrgs || svc == svcSecurityHub || (svc == "" && r.Header.Get("X-Amz-Target") != "")
 	fail := func(e *apiError) {
 		s.logger.Debug("awssim: request", "service", svc, "error", e.code, "status", e.status)
-		if jsonProto {
+		switch {
+		case svc == svcS3:
+			writeS3Error(w, e)
+		case svc == svcSQS:
+			writeSQSError(w, e)
+		case jsonProto:
 			writeJSONError(w, e)
-		} else {
+		default:
 			writeQueryError(w, svc, reqID, e)
 		}
 	}
@@ -332,6 +341,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case svcSecurityHub:
 		op = securityHubRoute(r.Method, r.URL.Path)
+	case svcS3:
+		op, form = s3Route(r)
+	case svcSQS:
+		var ok bool
+		if op, ok = strings.CutPrefix(r.Header.Get("X-Amz-Target"), sqsTargetPrefix); !ok {
+			fail(errf(http.StatusBadRequest, "InvalidAction", "awssim: X-Amz-Target %q is not an SQS operation", r.Header.Get("X-Amz-Target")))
+			return
+		}
 	default:
 		fail(errf(http.StatusBadRequest, "UnrecognizedService", "awssim: service %q (from the credential scope) is not simulated", svc))
 		return
@@ -382,9 +399,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.logger.Debug("awssim: request", "service", svc, "op", op, "account", p.account)
-	if jsonProto {
+	switch {
+	case svc == svcS3:
+		writeS3(w, result)
+	case svc == svcSQS:
+		writeSQS(w, result)
+	case jsonProto:
 		writeJSON(w, result)
-	} else {
+	default:
 		writeQuery(w, svc, op, reqID, result)
 	}
 }
@@ -562,15 +584,17 @@ var taskPolicyActions = map[string][]string{
 }
 
 // authorize applies identity policies (root sessions are limited to their
-// task policy; users and role sessions may do everything) and the SCPs.
+// task policy; users and role sessions may do everything), the SCPs, and
+// the policy of the S3 bucket or SQS queue acted on.
 func (s *Server) authorize(c *call) *apiError {
 	p := c.p
-	action := c.svc + ":" + c.op
+	action := c.iamAction()
 	if c.svc == svcSTS && c.op == "GetCallerIdentity" {
 		return nil // needs no permission
 	}
 	if p.kind == kindRoot {
-		allowed := c.svc == svcIAM && slices.Contains(taskPolicyActions[p.taskPolicy], c.op)
+		allowed := c.svc == svcIAM && slices.Contains(taskPolicyActions[p.taskPolicy], c.op) ||
+			slices.Contains(unlockTaskActions[p.taskPolicy], action)
 		if !allowed {
 			if c.svc == svcOrgs {
 				return errf(http.StatusBadRequest, "AccessDeniedException", "You don't have permissions to access this resource.")
@@ -582,7 +606,10 @@ func (s *Server) authorize(c *call) *apiError {
 	if c.svc == svcOrgs || c.svc == svcSecurityHub {
 		return nil
 	}
-	return s.checkSCPs(c, action)
+	if e := s.checkSCPs(c, action); e != nil {
+		return e
+	}
+	return s.checkResourcePolicy(c, action)
 }
 
 // checkSCPs evaluates the service control policies that apply to a
@@ -594,6 +621,8 @@ func (s *Server) checkSCPs(c *call, action string) *apiError {
 	}
 	resource := p.principalARN()
 	switch {
+	case c.svc == svcS3 && c.param("Bucket") != "":
+		resource = "arn:aws:s3:::" + c.param("Bucket")
 	case c.op == "AssumeRole":
 		resource = c.param("RoleArn")
 	case c.op == "AssumeRoot":

@@ -38,6 +38,8 @@ type apiError struct {
 	msg    string
 	// reason is InvalidInputException.Reason (Organizations).
 	reason string
+	// fields are further elements of an S3 <Error> (BucketName, Region).
+	fields map[string]string
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.msg }

@@ -127,5 +127,6 @@ Exit codes: 0 ok, 1 error (something could not be read or done),
 	root.AddCommand(newAccountCmd(io, logger))
 	root.AddCommand(newSandboxCmd(io, logger))
 	root.AddCommand(newRootCredsCmd(io, logger))
+	root.AddCommand(newUnlockCmd(io, logger))
 	return root
 }

@@ -57,6 +57,9 @@ type changeOptions struct {
 	rate    float64
 	db      string
 	resume  string
+	// mfaDeleteRole and s3PathStyle let the s3-mfa-delete check read S3.
+	mfaDeleteRole string
+	s3PathStyle   bool
 }
 
 func (o *changeOptions) noun() string {
@@ -84,9 +87,12 @@ run. 'plan --out FILE' writes the plan for review; 'apply FILE' executes it.
 ` + remediate.DeleteWarning + `
 
 Checks refuse an account when deletion would break something: ` + remediate.CheckAccessKeyInUse + ` (a root
-access key used in the last 90 days); --force CHECK overrides. NOT checked
-(rootguard cannot read them): S3 buckets with MFA Delete, IAM access to
-billing.`
+access key used in the last 90 days), ` + remediate.CheckS3MFADelete + ` (a bucket with MFA Delete enabled,
+or whose versioning could not be read); --force CHECK overrides. No root
+session can read MFA Delete (no root-task policy allows
+s3:GetBucketVersioning): ` + remediate.CheckS3MFADelete + ` is checked only with --mfa-delete-role ROLE,
+a role in every member account it reads S3 through, and is NOT checked
+otherwise. IAM access to billing is NOT checked (no API reads it).`
 		cmd.Example = `  rootguard root delete-credentials plan --ou Workloads --exclude 123456789012 --out plan.json
   rootguard root delete-credentials apply plan.json --yes
   rootguard root delete-credentials apply --resume 20261129T101500Z-3f9a2c --yes
@@ -165,6 +171,8 @@ func bindChangeTargets(cmd *cobra.Command, o *changeOptions) {
 		f.BoolVar(&o.sel.All, "all", false, "every member account")
 		f.StringArrayVar(&o.sel.Exclude, "exclude", nil, "leave out this account or OU (repeatable)")
 		f.StringArrayVar(&o.force, "force", nil, "delete even where this check refuses (repeatable): "+strings.Join(remediate.CheckIDs(remediate.DefaultChecks()), ", "))
+		f.StringVar(&o.mfaDeleteRole, "mfa-delete-role", "", "check S3 MFA Delete through this role in each member account (e.g. OrganizationAccountAccessRole)")
+		f.BoolVar(&o.s3PathStyle, "s3-path-style", false, "address S3 buckets by path (for S3-compatible servers)")
 	}
 	bindChangeRunFlags(cmd, o)
 }
@@ -222,7 +230,9 @@ func runChange(ctx context.Context, o *changeOptions, planOnly bool) error {
 	if o.kind == remediate.KindAllowRecovery {
 		p, err = remediate.PlanAllowRecovery(ctx, cfg, o.sel, o.remediateOptions())
 	} else {
-		p, err = remediate.PlanDeleteCredentials(ctx, cfg, o.sel, o.force, o.remediateOptions())
+		opts := o.remediateOptions()
+		opts.Checks = remediate.DeletionChecks(cfg, o.mfaDeleteRole, o.s3PathStyle, opts)
+		p, err = remediate.PlanDeleteCredentials(ctx, cfg, o.sel, o.force, opts)
 	}
 	o.endProgress()
 	var te *remediate.TargetError
