@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // Kind says what a record holds.
@@ -122,6 +123,10 @@ func (d *Decoder) Decode(r io.Reader, fn func(Record) error, soft func(error)) e
 		}
 		if start == len(buf) {
 			break // clean end of input
+		}
+		if n := timestampPrefix(buf[start:]); n > 0 && lineStart(buf, start) {
+			start += n // a CloudWatch Logs export line: "<timestamp> <event>"
+			continue
 		}
 		if rerr != nil {
 			// Every byte is in the buffer: walk the value in one pass,
@@ -436,4 +441,29 @@ func (d *Decoder) emit(k Kind, raw []byte, filter bool) error {
 		return nil
 	}
 	return d.fn(Record{Kind: k, Raw: raw, Index: idx})
+}
+
+// timestampPrefix returns the length of an RFC 3339 timestamp and the
+// space after it at the start of b ("2026-10-08T01:02:03.456Z "), as
+// CloudWatch Logs writes before each event it exports; 0 if there is none.
+func timestampPrefix(b []byte) int {
+	const minLen = len("2006-01-02T15:04:05Z ")
+	if len(b) < minLen || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[0] < '0' || b[0] > '9' {
+		return 0
+	}
+	for i := 0; i < 40 && i < len(b); i++ {
+		switch c := b[i]; {
+		case c == ' ' || c == '\t':
+			if i+1 < minLen {
+				return 0
+			}
+			if _, err := time.Parse(time.RFC3339Nano, string(b[:i])); err != nil {
+				return 0
+			}
+			return i + 1
+		case c == '\n' || c == '{' || c == '[':
+			return 0
+		}
+	}
+	return 0
 }

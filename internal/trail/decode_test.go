@@ -82,6 +82,9 @@ func TestDecodeShapes(t *testing.T) {
 		{name: "blank", input: " \n\t", wantErr: "empty input"},
 		{name: "json lines with a bad line", input: rec1 + "\n{\"eventID\": oops}\n" + rec2 + "\n",
 			kinds: []Kind{KindCloudTrail, KindCloudTrail}, ids: []string{"a", "b"}, indexes: []int{0, 2}, soft: 1},
+		{name: "cloudwatch logs export", input: "2026-10-08T01:02:03.456Z " + rec1 + "\n2026-10-08T01:02:04Z\t" + rec2 + "\n",
+			kinds: []Kind{KindCloudTrail, KindCloudTrail}, ids: []string{"a", "b"}, indexes: []int{0, 1}},
+		{name: "a number that looks like no timestamp", input: `2026`, soft: 1},
 		{name: "unrecognised object", input: `{"hello":"world"}`, soft: 1},
 		{name: "top-level scalar", input: `42`, soft: 1},
 	}
