@@ -19,11 +19,9 @@ func startSandbox(t *testing.T, args ...string) {
 	ctx, cancel := context.WithCancel(t.Context())
 	ready := make(chan map[string]string, 1)
 	done := make(chan int, 1)
-	cmd := newSandboxCmd(IO{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}},
-		func() *slog.Logger { return slog.New(slog.DiscardHandler) })
+	cmd := newSandboxCmdReady(IO{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}},
+		func() *slog.Logger { return slog.New(slog.DiscardHandler) }, func(env map[string]string) { ready <- env })
 	cmd.SetArgs(args)
-	sandboxReady = func(env map[string]string) { ready <- env }
-	t.Cleanup(func() { sandboxReady = nil })
 	go func() {
 		err := cmd.ExecuteContext(ctx)
 		code := 0

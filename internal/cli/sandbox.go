@@ -33,13 +33,17 @@ type sandboxOptions struct {
 	envFile       string
 	output        string
 	blockingSCP   bool
+	ready         func(env map[string]string)
 }
 
-// sandboxReady, when set (by tests), is called once the sandbox serves.
-var sandboxReady func(env map[string]string)
-
 func newSandboxCmd(io IO, logger func() *slog.Logger) *cobra.Command {
-	o := &sandboxOptions{io: io, logger: logger}
+	return newSandboxCmdReady(io, logger, nil)
+}
+
+// newSandboxCmdReady is newSandboxCmd calling ready, if not nil, with the
+// client environment once the sandbox serves (tests wait on it).
+func newSandboxCmdReady(io IO, logger func() *slog.Logger, ready func(env map[string]string)) *cobra.Command {
+	o := &sandboxOptions{io: io, logger: logger, ready: ready}
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Serve a simulated AWS Organization (STS, IAM, Organizations) on 127.0.0.1",
@@ -148,8 +152,8 @@ func runSandbox(ctx context.Context, o *sandboxOptions) error {
 	}
 	fmt.Fprintf(o.io.Err, "rootguard: sandbox serving organization %s (%d accounts) at %s; stop with Ctrl-C\n",
 		sc.Organization.ID, len(sc.Accounts), url)
-	if sandboxReady != nil {
-		sandboxReady(env)
+	if o.ready != nil {
+		o.ready(env)
 	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
