@@ -65,9 +65,12 @@ func (r *runner) memberIAM(c sessionCreds) *iam.Client {
 	return iam.NewFromConfig(r.cfg, func(o *iam.Options) { o.Credentials = c.provider() })
 }
 
-// readRoot reads the root user's credentials with a root session's IAM
-// client: the calls run in parallel.
-func readRoot(ctx context.Context, c *iam.Client) (*Root, error) {
+// ReadRoot reads the root user's credentials with the IAM client of a root
+// session on the account (task policy IAMAuditRootUserCredentials or
+// IAMDeleteRootUserCredentials): login profile, password last used, access
+// keys with their last use, signing certificates and MFA devices with their
+// kind. The calls run in parallel.
+func ReadRoot(ctx context.Context, c *iam.Client) (*Root, error) {
 	root := &Root{}
 	var (
 		mu   sync.Mutex

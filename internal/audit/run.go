@@ -172,7 +172,7 @@ func (r *runner) auditAccount(ctx context.Context, a *Account) {
 		var c sessionCreds
 		if c, err = r.assumeRoot(ctx, a.ID); err == nil {
 			r.limiter.Succeeded()
-			root, err = readRoot(ctx, r.memberIAM(c))
+			root, err = ReadRoot(ctx, r.memberIAM(c))
 		}
 	}
 	if err != nil {

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -436,52 +435,5 @@ func (v *Vendor) readRoot(ctx context.Context, account string, attempts int, pol
 	member := iam.NewFromConfig(v.cfg, func(o *iam.Options) {
 		o.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
 	})
-	return readRootUser(ctx, member)
-}
-
-// readRootUser is the minimal read of a root user that a new account
-// needs: what credentials exist (last use is not read: a new account has
-// none).
-func readRootUser(ctx context.Context, c *iam.Client) (*audit.Root, error) {
-	root := &audit.Root{MFADevices: []audit.MFADevice{}, AccessKeys: []audit.AccessKey{}, SigningCertificates: []audit.Certificate{}}
-	_, err := c.GetLoginProfile(ctx, &iam.GetLoginProfileInput{})
-	var nse *iamtypes.NoSuchEntityException
-	switch {
-	case err == nil:
-		root.Password = true
-	case !errors.As(err, &nse):
-		return nil, fmt.Errorf("get login profile: %w", err)
-	}
-	keys := iam.NewListAccessKeysPaginator(c, &iam.ListAccessKeysInput{})
-	for keys.HasMorePages() {
-		page, err := keys.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list access keys: %w", err)
-		}
-		for _, k := range page.AccessKeyMetadata {
-			root.AccessKeys = append(root.AccessKeys, audit.AccessKey{ID: aws.ToString(k.AccessKeyId), Status: string(k.Status), Created: aws.ToTime(k.CreateDate)})
-		}
-	}
-	certs := iam.NewListSigningCertificatesPaginator(c, &iam.ListSigningCertificatesInput{})
-	for certs.HasMorePages() {
-		page, err := certs.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list signing certificates: %w", err)
-		}
-		for _, sc := range page.Certificates {
-			root.SigningCertificates = append(root.SigningCertificates, audit.Certificate{ID: aws.ToString(sc.CertificateId), Status: string(sc.Status)})
-		}
-	}
-	mfa := iam.NewListMFADevicesPaginator(c, &iam.ListMFADevicesInput{})
-	for mfa.HasMorePages() {
-		page, err := mfa.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list MFA devices: %w", err)
-		}
-		for _, d := range page.MFADevices {
-			s := aws.ToString(d.SerialNumber)
-			root.MFADevices = append(root.MFADevices, audit.MFADevice{Serial: s, Kind: audit.MFAKindOf(s), EnableDate: aws.ToTime(d.EnableDate)})
-		}
-	}
-	return root, nil
+	return audit.ReadRoot(ctx, member)
 }
