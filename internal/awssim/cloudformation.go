@@ -6,6 +6,7 @@ package awssim
 //	cloudformation: DescribeStacks, CreateChangeSet, DescribeChangeSet,
 //	                ExecuteChangeSet, DeleteChangeSet, DescribeStackSet,
 //	                CreateStackSet, UpdateStackSet, CreateStackInstances,
+//	                ListStackInstances, DeleteStackInstances,
 //	                DescribeStackSetOperation, ListStackSetOperationResults
 //
 // Stacks and StackSets belong to the caller's account and the region the
@@ -19,11 +20,21 @@ package awssim
 // CREATE_COMPLETE), and so do StackSet operations (RUNNING, then
 // SUCCEEDED or FAILED).
 //
-// Service-managed StackSets need the management account and trusted
-// access for member.org.stacksets.cloudformation.amazonaws.com; their
-// instances go to the ACTIVE accounts under the OUs named, never to the
-// management account. [Server.FailStackInstances] makes instances in an
-// account (and region) fail, so that callers can show failures are named.
+// Service-managed StackSets need trusted access for
+// member.org.stacksets.cloudformation.amazonaws.com and the management
+// account (CallAs SELF) or an account registered as delegated
+// administrator for that service principal (CallAs DELEGATED_ADMIN, which
+// addresses the management account's StackSets, as AWS keeps them there);
+// any other caller gets CloudFormation's ValidationError. Their instances,
+// one per account and region, each with the OU it was deployed through, go
+// to the ACTIVE accounts under the OUs named, never to the management
+// account. An instance whose operation failed stays, OUTDATED with detailed
+// status FAILED. DeleteStackInstances removes the instances of the OUs and
+// regions named; an OU leaves the StackSet's targets when it is named with
+// every region of the StackSet and has no instance left, and a region
+// likewise. [Server.FailStackInstances] makes instances in an account (and
+// region) fail, whatever the operation, so that callers can show failures
+// are named.
 
 import (
 	"bytes"
@@ -54,6 +65,8 @@ var cfnOps = map[string]handler{
 	"CreateStackSet":               cfnCreateStackSet,
 	"UpdateStackSet":               cfnUpdateStackSet,
 	"CreateStackInstances":         cfnCreateStackInstances,
+	"ListStackInstances":           cfnListStackInstances,
+	"DeleteStackInstances":         cfnDeleteStackInstances,
 	"DescribeStackSetOperation":    cfnDescribeStackSetOperation,
 	"ListStackSetOperationResults": cfnListStackSetOperationResults,
 }
@@ -102,6 +115,7 @@ type cfnStackSet struct {
 	autoRetain      bool
 	managed         bool
 	ous, regions    []string
+	instances       map[string]*cfnInstance // account/region
 	ops             map[string]*cfnOperation
 	running         *cfnOperation
 }
@@ -165,19 +179,12 @@ func (s *Server) StackSetInstances(account, region, name string) []string {
 	if ss == nil {
 		return nil
 	}
-	seen := map[string]bool{}
-	for _, op := range ss.ops {
-		for _, r := range op.results {
-			if r.status == "SUCCEEDED" {
-				seen[r.account+"/"+r.region] = true
-			}
+	var out []string
+	for _, in := range ss.sortedInstances() {
+		if in.detailed == "SUCCEEDED" {
+			out = append(out, in.account+"/"+in.region)
 		}
 	}
-	var out []string
-	for k := range seen {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 
@@ -606,27 +613,27 @@ func cfnDeleteChangeSet(c *call) (any, *apiError) {
 }
 
 func (c *call) stackSet() (*cfnStackSet, *apiError) {
-	name := c.param("StackSetName")
-	ss := c.s.cfn().stackSets[c.key(name)]
+	key, e := c.stackSetKey()
+	if e != nil {
+		return nil, e
+	}
+	ss := c.s.cfn().stackSets[key]
 	if ss == nil {
-		return nil, errf(http.StatusNotFound, "StackSetNotFoundException", "StackSet %s not found", name)
+		return nil, errf(http.StatusNotFound, "StackSetNotFoundException", "StackSet %s not found", c.param("StackSetName"))
 	}
 	return ss, nil
 }
 
 // checkStackSetCaller applies what service-managed StackSets need: the
-// management account (delegated administrators are not simulated) and
-// trusted access.
+// management account (CallAs SELF) or a StackSets delegated administrator
+// (DELEGATED_ADMIN, checked by stackSetAccount), and trusted access.
 func (c *call) checkStackSetCaller(permissionModel string) *apiError {
 	if permissionModel != "SERVICE_MANAGED" {
 		return nil
 	}
 	org := c.s.sc.Organization
-	if callAs := c.param("CallAs"); callAs != "" && callAs != "SELF" {
-		return cfnValidation("awssim: CallAs %s is not simulated", callAs)
-	}
-	if org.ID == "" || c.p.account != org.ManagementAccount {
-		return cfnValidation("Account %s is not the management account of an organization and cannot administer service-managed StackSets", c.p.account)
+	if c.param("CallAs") != "DELEGATED_ADMIN" && (org.ID == "" || c.p.account != org.ManagementAccount) {
+		return cfnValidation("You must be the management account or delegated admin account of an organization before operating a SERVICE_MANAGED stack set")
 	}
 	if !slices.Contains(org.TrustedAccess, stackSetsPrincipal) {
 		return cfnValidation("You must enable organizations access to operate a service managed stack set")
@@ -685,16 +692,24 @@ func cfnCreateStackSet(c *call) (any, *apiError) {
 	if name == "" {
 		return nil, cfnValidation("StackSetName is required")
 	}
-	if st.stackSets[c.key(name)] != nil {
+	owner, e := c.stackSetAccount()
+	if e != nil {
+		return nil, e
+	}
+	key := owner + "/" + c.region + "/" + name
+	if st.stackSets[key] != nil {
 		return nil, errf(http.StatusConflict, "NameAlreadyExistsException", "StackSet %s already exists", name)
 	}
-	ss := &cfnStackSet{name: name, permissionModel: "SELF_MANAGED", ops: map[string]*cfnOperation{}}
+	ss := &cfnStackSet{name: name, permissionModel: "SELF_MANAGED", ops: map[string]*cfnOperation{}, instances: map[string]*cfnInstance{}}
 	if e := c.readStackSet(ss); e != nil {
 		return nil, e
 	}
+	if c.param("CallAs") == "DELEGATED_ADMIN" && ss.permissionModel != "SERVICE_MANAGED" {
+		return nil, cfnValidation("CallAs DELEGATED_ADMIN is only valid for StackSets with SERVICE_MANAGED permissions")
+	}
 	ss.id = name + ":" + newRequestID()
-	ss.arn = fmt.Sprintf("arn:aws:cloudformation:%s:%s:stackset/%s", c.region, c.p.account, ss.id)
-	st.stackSets[c.key(name)] = ss
+	ss.arn = fmt.Sprintf("arn:aws:cloudformation:%s:%s:stackset/%s", c.region, owner, ss.id)
+	st.stackSets[key] = ss
 	return struct{ StackSetId string }{ss.id}, nil
 }
 
@@ -740,8 +755,9 @@ func (c *call) accountsUnder(ou string) []string {
 }
 
 // deploy runs an operation over account/region pairs, with the failures
-// FailStackInstances set, and ends it per the failure tolerance.
-func (c *call) deploy(op *cfnOperation, pairs []cfnResult) {
+// FailStackInstances set, applies it to the StackSet's instances and ends
+// it per the failure tolerance.
+func (c *call) deploy(ss *cfnStackSet, op *cfnOperation, pairs []cfnResult) {
 	failing := c.s.cfn().failing
 	tolerance := 0
 	if n, set, _ := c.intParam("OperationPreferences.FailureToleranceCount", "failureToleranceCount"); set {
@@ -765,6 +781,7 @@ func (c *call) deploy(op *cfnOperation, pairs []cfnResult) {
 			failedIn[p.region]++
 		}
 		op.results = append(op.results, p)
+		ss.apply(op, p)
 	}
 	op.status = "SUCCEEDED"
 	for region, n := range failedIn {
@@ -794,15 +811,12 @@ func cfnUpdateStackSet(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
+	// An update reaches the instances the StackSet has.
 	var pairs []cfnResult
-	for _, ou := range ss.ous {
-		for _, a := range c.accountsUnder(ou) {
-			for _, r := range ss.regions {
-				pairs = append(pairs, cfnResult{account: a, region: r, ou: ou})
-			}
-		}
+	for _, in := range ss.sortedInstances() {
+		pairs = append(pairs, cfnResult{account: in.account, region: in.region, ou: in.ou})
 	}
-	c.deploy(op, pairs)
+	c.deploy(ss, op, pairs)
 	return struct{ OperationId string }{op.id}, nil
 }
 
@@ -811,24 +825,9 @@ func cfnCreateStackInstances(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	if e := c.checkStackSetCaller(ss.permissionModel); e != nil {
+	ous, regions, e := c.instanceTargets(ss)
+	if e != nil {
 		return nil, e
-	}
-	ous, regions := c.list("DeploymentTargets.OrganizationalUnitIds"), c.list("Regions")
-	if len(regions) == 0 {
-		return nil, cfnValidation("Regions is required")
-	}
-	if ss.permissionModel == "SERVICE_MANAGED" {
-		if len(ous) == 0 || len(c.list("Accounts")) > 0 {
-			return nil, cfnValidation("StackSets with SERVICE_MANAGED permission model can only have OrganizationalUnit as target")
-		}
-	} else {
-		return nil, cfnValidation("awssim: instances of SELF_MANAGED StackSets are not simulated")
-	}
-	for _, ou := range ous {
-		if c.s.ous[ou] == nil && ou != c.s.sc.Organization.RootID {
-			return nil, cfnValidation("OrganizationalUnitId %s is not in the organization", ou)
-		}
 	}
 	op, e := c.startOperation(ss, "CREATE")
 	if e != nil {
@@ -850,7 +849,7 @@ func cfnCreateStackInstances(c *call) (any, *apiError) {
 			ss.regions = append(ss.regions, r)
 		}
 	}
-	c.deploy(op, pairs)
+	c.deploy(ss, op, pairs)
 	return struct{ OperationId string }{op.id}, nil
 }
 

@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
 
@@ -233,5 +235,251 @@ func TestCloudFormationStackSets(t *testing.T) {
 	var opNF *cfntypes.OperationNotFoundException
 	if _, err := cf.DescribeStackSetOperation(ctx, &cloudformation.DescribeStackSetOperationInput{StackSetName: aws.String("ss"), OperationId: aws.String("nope")}); !errors.As(err, &opNF) {
 		t.Errorf("unknown operation: %v", err)
+	}
+}
+
+// cfnRoleClient is a CloudFormation client in OrganizationAccountAccessRole
+// of account.
+func cfnRoleClient(e *env, account, region string) *cloudformation.Client {
+	e.t.Helper()
+	out, err := e.mgmt.sts.AssumeRole(e.t.Context(), &sts.AssumeRoleInput{
+		RoleArn:         aws.String("arn:aws:iam::" + account + ":role/" + DefaultRole),
+		RoleSessionName: aws.String("awssim-test"),
+	})
+	if err != nil {
+		e.t.Fatalf("AssumeRole %s: %v", account, err)
+	}
+	c := out.Credentials
+	return cloudformation.NewFromConfig(aws.Config{
+		Region:       region,
+		Credentials:  credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)),
+		BaseEndpoint: aws.String(e.url),
+		Retryer:      func() aws.Retryer { return aws.NopRetryer{} },
+	})
+}
+
+// createServiceManaged creates the service-managed StackSet ss with cf.
+func createServiceManaged(t *testing.T, cf *cloudformation.Client, callAs cfntypes.CallAs) error {
+	t.Helper()
+	_, err := cf.CreateStackSet(t.Context(), &cloudformation.CreateStackSetInput{
+		StackSetName: aws.String("ss"), TemplateBody: aws.String(cfnTemplate1),
+		Parameters:      []cfntypes.Parameter{{ParameterKey: aws.String("Name"), ParameterValue: aws.String("abc")}},
+		Capabilities:    []cfntypes.Capability{cfntypes.CapabilityCapabilityIam},
+		PermissionModel: cfntypes.PermissionModelsServiceManaged,
+		AutoDeployment:  &cfntypes.AutoDeployment{Enabled: aws.Bool(true), RetainStacksOnAccountRemoval: aws.Bool(false)},
+		CallAs:          callAs,
+	})
+	return err
+}
+
+// finish polls an operation to its end and returns its status and the
+// account/region/status of each result.
+func finish(t *testing.T, cf *cloudformation.Client, callAs cfntypes.CallAs, id *string) (cfntypes.StackSetOperationStatus, []string) {
+	t.Helper()
+	var status cfntypes.StackSetOperationStatus
+	for range 2 {
+		out, err := cf.DescribeStackSetOperation(t.Context(), &cloudformation.DescribeStackSetOperationInput{StackSetName: aws.String("ss"), OperationId: id, CallAs: callAs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		status = out.StackSetOperation.Status
+	}
+	res, err := cf.ListStackSetOperationResults(t.Context(), &cloudformation.ListStackSetOperationResultsInput{StackSetName: aws.String("ss"), OperationId: id, CallAs: callAs, MaxResults: aws.Int32(100)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range res.Summaries {
+		out = append(out, aws.ToString(r.Account)+"/"+aws.ToString(r.Region)+" "+string(r.Status))
+	}
+	return status, out
+}
+
+// instances lists a StackSet's instances through the paginator, as
+// "account/region ou status detailed".
+func instances(t *testing.T, cf *cloudformation.Client, callAs cfntypes.CallAs, filters ...cfntypes.StackInstanceFilter) ([]string, int) {
+	t.Helper()
+	var out []string
+	pages := cloudformation.NewListStackInstancesPaginator(cf, &cloudformation.ListStackInstancesInput{StackSetName: aws.String("ss"), CallAs: callAs, Filters: filters})
+	n := 0
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		for _, s := range page.Summaries {
+			out = append(out, fmt.Sprintf("%s/%s %s %s %s", aws.ToString(s.Account), aws.ToString(s.Region), aws.ToString(s.OrganizationalUnitId),
+				s.Status, s.StackInstanceStatus.DetailedStatus))
+		}
+	}
+	return out, n
+}
+
+func TestCloudFormationStackInstances(t *testing.T) {
+	sc := exampleScenario(t)
+	sc.Organization.TrustedAccess = append(sc.Organization.TrustedAccess, stackSetsPrincipal)
+	e := newEnv(t, sc, Options{PageSize: 4})
+	cf := cfnClient(e, "us-east-1")
+	ctx := t.Context()
+	self := cfntypes.CallAsSelf
+
+	var nf *cfntypes.StackSetNotFoundException
+	if _, err := cf.ListStackInstances(ctx, &cloudformation.ListStackInstancesInput{StackSetName: aws.String("ss")}); !errors.As(err, &nf) {
+		t.Errorf("ListStackInstances of a missing StackSet: %v", err)
+	}
+	if _, err := cf.DeleteStackInstances(ctx, &cloudformation.DeleteStackInstancesInput{StackSetName: aws.String("ss"), Regions: []string{"us-east-1"},
+		RetainStacks: aws.Bool(false), DeploymentTargets: &cfntypes.DeploymentTargets{OrganizationalUnitIds: []string{"ou-ex12-security"}}}); !errors.As(err, &nf) {
+		t.Errorf("DeleteStackInstances of a missing StackSet: %v", err)
+	}
+	if err := createServiceManaged(t, cf, self); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.FailStackInstances(exProdEU, "eu-west-1", "Resource handler returned message: access denied")
+	op, err := cf.CreateStackInstances(ctx, &cloudformation.CreateStackInstancesInput{
+		StackSetName:      aws.String("ss"),
+		DeploymentTargets: &cfntypes.DeploymentTargets{OrganizationalUnitIds: []string{"ou-ex12-workload", "ou-ex12-security"}},
+		Regions:           []string{"us-east-1", "eu-west-1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	del := func(ous, regions []string) (*cloudformation.DeleteStackInstancesOutput, error) {
+		return cf.DeleteStackInstances(ctx, &cloudformation.DeleteStackInstancesInput{StackSetName: aws.String("ss"), Regions: regions, RetainStacks: aws.Bool(false),
+			DeploymentTargets: &cfntypes.DeploymentTargets{OrganizationalUnitIds: ous}})
+	}
+	var busy *cfntypes.OperationInProgressException
+	if _, err := del([]string{"ou-ex12-security"}, []string{"us-east-1"}); !errors.As(err, &busy) {
+		t.Errorf("DeleteStackInstances during an operation: %v", err)
+	}
+	finish(t, cf, self, op.OperationId)
+
+	// One instance per account and region, with the OU it came through; the
+	// failed one is OUTDATED.
+	got, pages := instances(t, cf, self)
+	want := []string{
+		exSecurity + "/eu-west-1 ou-ex12-security CURRENT SUCCEEDED", exSecurity + "/us-east-1 ou-ex12-security CURRENT SUCCEEDED",
+		exProd + "/eu-west-1 ou-ex12-workload CURRENT SUCCEEDED", exProd + "/us-east-1 ou-ex12-workload CURRENT SUCCEEDED",
+		exProdEU + "/eu-west-1 ou-ex12-workload OUTDATED FAILED", exProdEU + "/us-east-1 ou-ex12-workload CURRENT SUCCEEDED",
+	}
+	if !slices.Equal(got, want) || pages != 2 {
+		t.Fatalf("instances in %d pages:\n%q\nwant\n%q", pages, got, want)
+	}
+	failed, _ := instances(t, cf, self, cfntypes.StackInstanceFilter{Name: cfntypes.StackInstanceFilterNameDetailedStatus, Values: aws.String("FAILED")})
+	if len(failed) != 1 || !strings.HasPrefix(failed[0], exProdEU+"/eu-west-1 ") {
+		t.Errorf("DETAILED_STATUS=FAILED: %q", failed)
+	}
+	if _, err := cf.DeleteStackInstances(ctx, &cloudformation.DeleteStackInstancesInput{StackSetName: aws.String("ss"), Regions: []string{"us-east-1"},
+		RetainStacks: aws.Bool(false), Accounts: []string{exProd}}); apiCode(err) != "ValidationError" {
+		t.Errorf("DeleteStackInstances by account on a service-managed StackSet: %v", err)
+	}
+
+	// A dropped OU: its instances go, and so does the OU from the targets.
+	op2, err := del([]string{"ou-ex12-security"}, []string{"us-east-1", "eu-west-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, results := finish(t, cf, self, op2.OperationId)
+	if status != cfntypes.StackSetOperationStatusSucceeded || !slices.Equal(results, []string{exSecurity + "/eu-west-1 SUCCEEDED", exSecurity + "/us-east-1 SUCCEEDED"}) {
+		t.Errorf("delete of the Security OU: %s %q", status, results)
+	}
+	ss, err := cf.DescribeStackSet(ctx, &cloudformation.DescribeStackSetInput{StackSetName: aws.String("ss")})
+	if err != nil || !slices.Equal(ss.StackSet.OrganizationalUnitIds, []string{"ou-ex12-workload"}) || len(ss.StackSet.Regions) != 2 {
+		t.Errorf("targets after dropping an OU: %+v %v", ss, err)
+	}
+
+	// A dropped region whose deletion fails in one account: the failure is
+	// named, the instance stays (OUTDATED) and so does the region.
+	e.srv.FailStackInstances(exProd, "us-east-1", "Resource handler returned message: role in use")
+	op3, err := del([]string{"ou-ex12-workload"}, []string{"us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, results = finish(t, cf, self, op3.OperationId)
+	if status != cfntypes.StackSetOperationStatusFailed || !slices.Equal(results, []string{exProd + "/us-east-1 FAILED", exProdEU + "/us-east-1 SUCCEEDED"}) {
+		t.Errorf("delete of us-east-1 with a failure: %s %q", status, results)
+	}
+	got, _ = instances(t, cf, self)
+	want = []string{exProd + "/eu-west-1 ou-ex12-workload CURRENT SUCCEEDED", exProd + "/us-east-1 ou-ex12-workload OUTDATED FAILED",
+		exProdEU + "/eu-west-1 ou-ex12-workload OUTDATED FAILED"}
+	if !slices.Equal(got, want) {
+		t.Errorf("instances after a failed deletion:\n%q\nwant\n%q", got, want)
+	}
+	if ss, _ := cf.DescribeStackSet(ctx, &cloudformation.DescribeStackSetInput{StackSetName: aws.String("ss")}); !slices.Contains(ss.StackSet.Regions, "us-east-1") {
+		t.Errorf("us-east-1 left the targets with an instance in it: %q", ss.StackSet.Regions)
+	}
+	e.srv.FailStackInstances(exProd, "us-east-1", "")
+	op4, err := del([]string{"ou-ex12-workload"}, []string{"us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := finish(t, cf, self, op4.OperationId); status != cfntypes.StackSetOperationStatusSucceeded {
+		t.Errorf("retried deletion: %s", status)
+	}
+	if ss, _ := cf.DescribeStackSet(ctx, &cloudformation.DescribeStackSetInput{StackSetName: aws.String("ss")}); !slices.Equal(ss.StackSet.Regions, []string{"eu-west-1"}) {
+		t.Errorf("regions after the retry: %q", ss.StackSet.Regions)
+	}
+	if got := e.srv.StackSetInstances(exMgmt, "us-east-1", "ss"); !slices.Equal(got, []string{exProd + "/eu-west-1"}) {
+		t.Errorf("StackSetInstances: %q", got)
+	}
+}
+
+func TestCloudFormationStackSetsDelegatedAdmin(t *testing.T) {
+	sc := exampleScenario(t)
+	sc.Organization.TrustedAccess = append(sc.Organization.TrustedAccess, stackSetsPrincipal)
+	sc.Organization.DelegatedAdministrators = append(sc.Organization.DelegatedAdministrators,
+		DelegatedAdministrator{Account: exSecurity, ServicePrincipal: stackSetsPrincipal})
+	e := newEnv(t, sc, Options{})
+	ctx := t.Context()
+	admin := cfnRoleClient(e, exSecurity, "us-east-1")
+	other := cfnRoleClient(e, exProd, "us-east-1")
+	da := cfntypes.CallAsDelegatedAdmin
+
+	// Without CallAs, a member account is no management account.
+	if err := createServiceManaged(t, admin, ""); apiCode(err) != "ValidationError" || !strings.Contains(err.Error(), "You must be the management account or delegated admin account") {
+		t.Errorf("SELF from the delegated administrator: %v", err)
+	}
+	// DELEGATED_ADMIN from an account not registered (for StackSets).
+	for name, cf := range map[string]*cloudformation.Client{"another member": other, "the management account": cfnClient(e, "us-east-1")} {
+		if err := createServiceManaged(t, cf, da); apiCode(err) != "ValidationError" || !strings.Contains(err.Error(), "Account used is not a delegated administrator") {
+			t.Errorf("DELEGATED_ADMIN from %s: %v", name, err)
+		}
+	}
+	if err := createServiceManaged(t, admin, da); err != nil {
+		t.Fatal(err)
+	}
+	// The StackSet is the management account's: it administers it too.
+	ss, err := cfnClient(e, "us-east-1").DescribeStackSet(ctx, &cloudformation.DescribeStackSetInput{StackSetName: aws.String("ss")})
+	if err != nil || !strings.Contains(aws.ToString(ss.StackSet.StackSetARN), ":"+exMgmt+":stackset/ss:") {
+		t.Fatalf("the StackSet seen from the management account: %+v %v", ss, err)
+	}
+	var nf *cfntypes.StackSetNotFoundException
+	if _, err := admin.DescribeStackSet(ctx, &cloudformation.DescribeStackSetInput{StackSetName: aws.String("ss")}); !errors.As(err, &nf) {
+		t.Errorf("DescribeStackSet as SELF from the delegated administrator: %v", err)
+	}
+	if _, err := other.ListStackInstances(ctx, &cloudformation.ListStackInstancesInput{StackSetName: aws.String("ss"), CallAs: da}); apiCode(err) != "ValidationError" {
+		t.Errorf("ListStackInstances as DELEGATED_ADMIN from another member: %v", err)
+	}
+	op, err := admin.CreateStackInstances(ctx, &cloudformation.CreateStackInstancesInput{StackSetName: aws.String("ss"), CallAs: da,
+		DeploymentTargets: &cfntypes.DeploymentTargets{OrganizationalUnitIds: []string{"ou-ex12-prod0001"}}, Regions: []string{"eu-west-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := finish(t, admin, da, op.OperationId); status != cfntypes.StackSetOperationStatusSucceeded {
+		t.Errorf("create instances as DELEGATED_ADMIN: %s", status)
+	}
+	if got, _ := instances(t, admin, da); len(got) != 2 {
+		t.Errorf("instances: %q", got)
+	}
+	delOp, err := admin.DeleteStackInstances(ctx, &cloudformation.DeleteStackInstancesInput{StackSetName: aws.String("ss"), CallAs: da, RetainStacks: aws.Bool(false),
+		DeploymentTargets: &cfntypes.DeploymentTargets{OrganizationalUnitIds: []string{"ou-ex12-prod0001"}}, Regions: []string{"eu-west-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, results := finish(t, admin, da, delOp.OperationId); status != cfntypes.StackSetOperationStatusSucceeded || len(results) != 2 {
+		t.Errorf("delete instances as DELEGATED_ADMIN: %s %q", status, results)
+	}
+	if got := e.srv.StackSetInstances(exMgmt, "us-east-1", "ss"); len(got) != 0 {
+		t.Errorf("instances left: %q", got)
 	}
 }

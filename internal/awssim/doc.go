@@ -39,7 +39,7 @@
 //	               RegisterDelegatedAdministrator, CreateAccount,
 //	               DescribeCreateAccountStatus, ListCreateAccountStatus, MoveAccount
 //	cloudformation (query protocol): the stack, change-set and StackSet
-//	               operations `rootguard deploy` uses (cloudformation.go)
+//	               operations `rootguard deploy` uses (cloudformation*.go)
 //	securityhub (restJson1): BatchImportFindings
 //
 // Principals: the management credentials belong to an IAM user

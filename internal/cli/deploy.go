@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
@@ -87,12 +89,16 @@ func writeTemplates(out io.Writer, dir string) error {
 
 // deployOptions are the flags of deploy plan and deploy apply.
 type deployOptions struct {
-	cfg          deploy.Config
-	auditProfile string
-	auditRoleARN string
-	output       string
-	yes          bool
-	poll         time.Duration
+	cfg             deploy.Config
+	auditProfile    string
+	auditRoleARN    string
+	callAs          string
+	stackSetProfile string
+	stackSetRoleARN string
+	keepRemoved     bool
+	output          string
+	yes             bool
+	poll            time.Duration
 }
 
 func newDeployRunCmd(io IO, logger func() *slog.Logger, apply bool) *cobra.Command {
@@ -102,7 +108,9 @@ func newDeployRunCmd(io IO, logger func() *slog.Logger, apply bool) *cobra.Comma
 		Short: "Show what deploy apply would create or change (changes nothing)",
 		Long: `Plan reads the stacks and the StackSet and says, for each, whether it would be
 created, updated (with the resources a change set would add, modify or
-remove; the change set is deleted again) or left unchanged.`,
+remove; the change set is deleted again) or left unchanged. For the StackSet
+it lists the instances it would add and, account by account, those outside
+the OUs and regions given that apply would remove (kept with --keep-removed).`,
 		Args: cobra.NoArgs,
 	}
 	if apply {
@@ -111,12 +119,20 @@ remove; the change set is deleted again) or left unchanged.`,
 		cmd.Long = `Apply creates or updates, in order, the Audit stack (with the Audit account's
 credentials: --audit-profile, --audit-role-arn, or the current ones), the
 Audit account's regional stacks, the management account's stacks and the
-member StackSet (service-managed, automatic deployment; instances in the OUs
-and regions it lacks). Stacks change through change sets; a change set
-without changes is not an error. StackSet operations report progress on
-stderr, and every account and region where an instance failed is named.
-Running it again changes nothing. Without --yes it shows the plan and asks
-on a terminal; elsewhere it changes nothing.
+member StackSet (service-managed, automatic deployment). The StackSet's
+instances are converged: those outside the OUs and regions given (an OU or a
+region dropped from the command line) are deleted first, unless
+--keep-removed; then instances are added in the OUs and regions it lacks.
+Stacks change through change sets; a change set without changes is not an
+error. StackSet operations report progress on stderr, and every account and
+region where an instance failed is named. Running it again changes nothing.
+Without --yes it shows the plan and asks on a terminal; elsewhere it changes
+nothing.
+
+With --call-as DELEGATED_ADMIN the StackSet is administered from an account
+registered as StackSets delegated administrator, with the credentials of
+--stackset-profile or --stackset-role-arn; the current credentials still
+deploy the management account's stacks.
 Exit 0: done (or nothing to do); 1: a step failed.`
 		cmd.Flags().BoolVar(&opts.yes, "yes", false, "apply without asking")
 	}
@@ -134,6 +150,10 @@ Exit 0: done (or nothing to do); 1: a step failed.`
 	f.StringVar(&c.EventBusName, "event-bus-name", deploy.DefaultEventBusName, "name of the Audit account's event bus")
 	f.StringVar(&opts.auditProfile, "audit-profile", "", "AWS profile with credentials in the Audit account")
 	f.StringVar(&opts.auditRoleARN, "audit-role-arn", "", "role in the Audit account to assume from the current credentials")
+	f.StringVar(&opts.callAs, "call-as", string(cfntypes.CallAsSelf), "StackSet calls as SELF (the management account) or DELEGATED_ADMIN")
+	f.StringVar(&opts.stackSetProfile, "stackset-profile", "", "with --call-as DELEGATED_ADMIN: AWS profile in the delegated administrator account")
+	f.StringVar(&opts.stackSetRoleARN, "stackset-role-arn", "", "with --call-as DELEGATED_ADMIN: role in the delegated administrator account to assume")
+	f.BoolVar(&opts.keepRemoved, "keep-removed", false, "keep the StackSet's instances outside the OUs and regions given (only add)")
 	f.StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
 	f.DurationVar(&opts.poll, "poll-interval", 5*time.Second, "time between polls of change sets, stacks and StackSet operations")
 	_ = f.MarkHidden("poll-interval")
@@ -149,6 +169,18 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 	}
 	if opts.auditProfile != "" && opts.auditRoleARN != "" {
 		return usageError("--audit-profile and --audit-role-arn: give one")
+	}
+	callAs := cfntypes.CallAs(strings.ToUpper(opts.callAs))
+	stackSetCreds := opts.stackSetProfile != "" || opts.stackSetRoleARN != ""
+	switch {
+	case callAs != cfntypes.CallAsSelf && callAs != cfntypes.CallAsDelegatedAdmin:
+		return usageError("--call-as %q: want SELF or DELEGATED_ADMIN", opts.callAs)
+	case opts.stackSetProfile != "" && opts.stackSetRoleARN != "":
+		return usageError("--stackset-profile and --stackset-role-arn: give one")
+	case callAs == cfntypes.CallAsDelegatedAdmin && !stackSetCreds:
+		return usageError("--call-as DELEGATED_ADMIN needs --stackset-profile or --stackset-role-arn: credentials in the delegated administrator account (the current ones deploy the management account's stacks)")
+	case callAs == cfntypes.CallAsSelf && stackSetCreds:
+		return usageError("--stackset-profile and --stackset-role-arn go with --call-as DELEGATED_ADMIN")
 	}
 	if opts.cfg.AuditAccountID == "" || len(opts.cfg.OUs) == 0 || opts.cfg.CodeBucket == "" || opts.cfg.CodeKey == "" {
 		return usageError("--audit-account, --ou, --code-bucket and --code-key are required")
@@ -174,24 +206,24 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 	if err := c.Validate(); err != nil {
 		return usageError("%v", err)
 	}
-	auditCfg := cfg
-	switch {
-	case opts.auditProfile != "":
-		if auditCfg, err = config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile(opts.auditProfile)); err != nil {
-			return &exitError{code: ExitError, err: fmt.Errorf("load AWS profile %s: %w", opts.auditProfile, err)}
-		}
-	case opts.auditRoleARN != "":
-		auditCfg = cfg.Copy()
-		auditCfg.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), opts.auditRoleARN,
-			func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "rootguard-deploy" }))
+	auditCfg, err := otherAccount(ctx, cfg, opts.auditProfile, opts.auditRoleARN)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
 	}
 	client := func(base aws.Config) func(string) deploy.API {
 		return func(region string) deploy.API {
 			return cloudformation.NewFromConfig(base, func(o *cloudformation.Options) { o.Region = region })
 		}
 	}
-	d := &deploy.Deployer{Config: c, Audit: client(auditCfg), Management: client(cfg),
-		Progress: io.Err, Poll: opts.poll, Logger: logger}
+	d := &deploy.Deployer{Config: c, Audit: client(auditCfg), Management: client(cfg), CallAs: callAs,
+		KeepRemoved: opts.keepRemoved, Progress: io.Err, Poll: opts.poll, Logger: logger}
+	if stackSetCreds {
+		stackSetCfg, err := otherAccount(ctx, cfg, opts.stackSetProfile, opts.stackSetRoleARN)
+		if err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		d.StackSets = client(stackSetCfg)
+	}
 
 	steps, err := d.Plan(ctx)
 	pending := 0
@@ -230,6 +262,26 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 	return nil
 }
 
+// otherAccount returns the configuration for another account: a profile,
+// a role assumed from cfg's credentials, or cfg itself when neither is
+// given.
+func otherAccount(ctx context.Context, cfg aws.Config, profile, roleARN string) (aws.Config, error) {
+	switch {
+	case profile != "":
+		out, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigProfile(profile))
+		if err != nil {
+			return aws.Config{}, fmt.Errorf("load AWS profile %s: %w", profile, err)
+		}
+		return out, nil
+	case roleARN != "":
+		out := cfg.Copy()
+		out.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(cfg), roleARN,
+			func(o *stscreds.AssumeRoleOptions) { o.RoleSessionName = "rootguard-deploy" }))
+		return out, nil
+	}
+	return cfg, nil
+}
+
 func printDeploySteps(w io.Writer, steps []deploy.Step, output string) {
 	if output == "json" {
 		enc := json.NewEncoder(w)
@@ -251,8 +303,15 @@ func printDeploySteps(w io.Writer, steps []deploy.Step, output string) {
 		if s.Instances > 0 {
 			fmt.Fprintf(w, "    %d stack instances succeeded\n", s.Instances)
 		}
+		if s.Removed > 0 {
+			fmt.Fprintf(w, "    %d stack instances removed\n", s.Removed)
+		}
 		for _, f := range s.Failures {
-			fmt.Fprintf(w, "    %s account %s region %s: %s\n", f.Status, f.Account, f.Region, f.Reason)
+			op := ""
+			if f.Operation != "" {
+				op = " (" + f.Operation + ")"
+			}
+			fmt.Fprintf(w, "    %s account %s region %s%s: %s\n", f.Status, f.Account, f.Region, op, f.Reason)
 		}
 		if s.Error != "" {
 			fmt.Fprintf(w, "    error: %s\n", s.Error)

@@ -50,6 +50,8 @@ type API interface {
 	CreateStackSet(context.Context, *cfn.CreateStackSetInput, ...func(*cfn.Options)) (*cfn.CreateStackSetOutput, error)
 	UpdateStackSet(context.Context, *cfn.UpdateStackSetInput, ...func(*cfn.Options)) (*cfn.UpdateStackSetOutput, error)
 	CreateStackInstances(context.Context, *cfn.CreateStackInstancesInput, ...func(*cfn.Options)) (*cfn.CreateStackInstancesOutput, error)
+	ListStackInstances(context.Context, *cfn.ListStackInstancesInput, ...func(*cfn.Options)) (*cfn.ListStackInstancesOutput, error)
+	DeleteStackInstances(context.Context, *cfn.DeleteStackInstancesInput, ...func(*cfn.Options)) (*cfn.DeleteStackInstancesOutput, error)
 	DescribeStackSetOperation(context.Context, *cfn.DescribeStackSetOperationInput, ...func(*cfn.Options)) (*cfn.DescribeStackSetOperationOutput, error)
 	ListStackSetOperationResults(context.Context, *cfn.ListStackSetOperationResultsInput, ...func(*cfn.Options)) (*cfn.ListStackSetOperationResultsOutput, error)
 }
@@ -164,12 +166,20 @@ func params(kv ...string) []cfntypes.Parameter {
 type Deployer struct {
 	Config Config
 	// Audit returns a client in the Audit account for a region, Management
-	// one in the management account (or a StackSets delegated
-	// administrator: see CallAs).
+	// one in the management account.
 	Audit      func(region string) API
 	Management func(region string) API
-	// CallAs is SELF (the management account) or DELEGATED_ADMIN.
+	// StackSets returns the client that administers the member StackSet:
+	// Management when nil. With CallAs DELEGATED_ADMIN it is a client in
+	// an account registered as StackSets delegated administrator.
+	StackSets func(region string) API
+	// CallAs is passed on every StackSet call: SELF (the default: the
+	// management account) or DELEGATED_ADMIN.
 	CallAs cfntypes.CallAs
+	// KeepRemoved leaves the StackSet's instances outside Config's OUs and
+	// regions in place (Plan lists them as kept); by default Apply
+	// deletes them.
+	KeepRemoved bool
 	// Progress receives a line per wait; nil for none.
 	Progress io.Writer
 	// Poll is the time between two polls of a change set, a stack or an
@@ -196,14 +206,16 @@ const (
 type Step struct {
 	Kind    string   `json:"kind"`    // stack or stackset
 	Name    string   `json:"name"`    // stack or StackSet name
-	Account string   `json:"account"` // audit or management: whose credentials
+	Account string   `json:"account"` // audit, management or delegated-admin: whose credentials
 	Region  string   `json:"region"`
 	Action  Action   `json:"action"`
 	Applied bool     `json:"applied"`           // Apply did it
 	Changes []string `json:"changes,omitempty"` // "Add RuleRootUser (AWS::Events::Rule)"
-	// Instances counts the StackSet instances an operation succeeded in;
-	// Failures names the others.
+	// Instances counts the StackSet instances an update or a creation
+	// succeeded in, Removed those a deletion removed; Failures names the
+	// others.
 	Instances int        `json:"instances,omitempty"`
+	Removed   int        `json:"removed,omitempty"`
 	Failures  []Instance `json:"failures,omitempty"`
 	Error     string     `json:"error,omitempty"`
 }
@@ -213,8 +225,11 @@ type Instance struct {
 	Account string `json:"account"`
 	Region  string `json:"region"`
 	OU      string `json:"ou,omitempty"`
-	Status  string `json:"status"`
-	Reason  string `json:"reason,omitempty"`
+	// Operation is what failed there: update, create instances or delete
+	// instances.
+	Operation string `json:"operation,omitempty"`
+	Status    string `json:"status"`
+	Reason    string `json:"reason,omitempty"`
 }
 
 // Pending reports whether the step would change something.
@@ -261,6 +276,11 @@ func (d *Deployer) Apply(ctx context.Context) ([]Step, error) {
 func (d *Deployer) run(ctx context.Context, apply bool) ([]Step, error) {
 	if err := d.Config.Validate(); err != nil {
 		return nil, err
+	}
+	switch d.CallAs {
+	case "", cfntypes.CallAsSelf, cfntypes.CallAsDelegatedAdmin:
+	default:
+		return nil, fmt.Errorf("deploy: CallAs %q: want SELF or DELEGATED_ADMIN", d.CallAs)
 	}
 	bodies := map[string]string{}
 	for _, name := range []string{AuditTemplate, AuditRegionTemplate, ManagementTemplate, MemberTemplate} {
@@ -547,21 +567,32 @@ func templateResources(body string) []string {
 	return out
 }
 
+// batch is the target of one CreateStackInstances or DeleteStackInstances
+// call: every account under the OUs, in the regions.
+type batch struct{ ous, regions []string }
+
 // stackSet plans or applies the member StackSet: created with automatic
-// deployment if missing, updated if its template, parameters or settings
-// differ, and given instances in the OUs and regions it lacks.
+// deployment if missing; otherwise rid of its instances outside the OUs
+// and regions given (unless KeepRemoved), updated if its template,
+// parameters or settings differ, and given instances in the OUs and
+// regions it lacks. Removals come first: the update then reaches only the
+// instances that stay, and an account that moves from a dropped OU to a
+// nested one given is deployed again rather than removed last.
 func (d *Deployer) stackSet(ctx context.Context, body string, apply bool) Step {
 	c := &d.Config
-	api := d.Management(c.HomeRegion)
+	api := d.stackSetAPI(c.HomeRegion)
 	s := Step{Kind: "stackset", Name: StackSetName, Account: "management", Region: c.HomeRegion}
-	fail := func(format string, args ...any) Step {
-		s.Action, s.Error = Failed, fmt.Sprintf(format, args...)
-		d.logger().Warn("deploy: stack set failed", "stackset", StackSetName, "err", s.Error)
-		return s
-	}
 	callAs := d.CallAs
 	if callAs == "" {
 		callAs = cfntypes.CallAsSelf
+	}
+	if callAs == cfntypes.CallAsDelegatedAdmin {
+		s.Account = "delegated-admin"
+	}
+	fail := func(format string, args ...any) Step {
+		s.Action, s.Error = Failed, fmt.Sprintf(format, args...)
+		d.logger().Warn("deploy: stack set failed", "stackset", StackSetName, "call_as", string(callAs), "err", s.Error)
+		return s
 	}
 	regions := c.AllRegions()
 	out, err := api.DescribeStackSet(ctx, &cfn.DescribeStackSetInput{StackSetName: aws.String(StackSetName), CallAs: callAs})
@@ -578,15 +609,34 @@ func (d *Deployer) stackSet(ctx context.Context, body string, apply bool) Step {
 	}
 	// Instances to add: new OUs in every region, and every old OU in
 	// new regions, so that no call names an instance that exists.
-	type batch struct{ ous, regions []string }
-	var batches []batch
+	var adds, removes []batch
 	update := false
 	if err != nil {
 		s.Action = Create
-		batches = []batch{{c.OUs, regions}}
+		adds = []batch{{c.OUs, regions}}
 		s.Changes = append(s.Changes, fmt.Sprintf("Create stack set (service-managed, automatic deployment) with %d template resources", len(templateResources(body))))
 	} else {
 		ss := out.StackSet
+		have, err := d.stackInstances(ctx, api, callAs)
+		if err != nil {
+			return fail("%v", err)
+		}
+		var outside []cfntypes.StackInstanceSummary
+		removes, outside = removals(ss.OrganizationalUnitIds, ss.Regions, have, c.OUs, regions)
+		if d.KeepRemoved {
+			removes = nil
+		}
+		for _, b := range removes {
+			s.Changes = append(s.Changes, fmt.Sprintf("Remove instances in OUs %s, regions %s", strings.Join(b.ous, ","), strings.Join(b.regions, ",")))
+		}
+		for _, in := range outside {
+			verb, why := "Remove", ""
+			if d.KeepRemoved {
+				verb, why = "Keep", ": outside the OUs and regions given"
+			}
+			s.Changes = append(s.Changes, fmt.Sprintf("%s account %s region %s (OU %s, %s)%s", verb, aws.ToString(in.Account), aws.ToString(in.Region),
+				aws.ToString(in.OrganizationalUnitId), instanceStatus(in), why))
+		}
 		update = aws.ToString(ss.TemplateBody) != body || !sameParams(ss.Parameters, params) ||
 			ss.AutoDeployment == nil || !aws.ToBool(ss.AutoDeployment.Enabled) || aws.ToBool(ss.AutoDeployment.RetainStacksOnAccountRemoval) ||
 			!slices.Contains(ss.Capabilities, cfntypes.CapabilityCapabilityIam)
@@ -605,23 +655,39 @@ func (d *Deployer) stackSet(ctx context.Context, body string, apply bool) Step {
 			}
 		}
 		if len(newOUs) > 0 {
-			batches = append(batches, batch{newOUs, regions})
+			adds = append(adds, batch{newOUs, regions})
 		}
 		if oldOUs := without(c.OUs, newOUs); len(newRegions) > 0 && len(oldOUs) > 0 {
-			batches = append(batches, batch{oldOUs, newRegions})
+			adds = append(adds, batch{oldOUs, newRegions})
 		}
 		s.Action = Unchanged
-		if update || len(batches) > 0 {
+		if update || len(adds) > 0 || len(removes) > 0 {
 			s.Action = Update
 		}
 	}
-	for _, b := range batches {
+	for _, b := range adds {
 		s.Changes = append(s.Changes, fmt.Sprintf("Add instances in OUs %s, regions %s", strings.Join(b.ous, ","), strings.Join(b.regions, ",")))
 	}
 	if !apply || s.Action == Unchanged {
 		return s
 	}
 
+	for _, b := range removes {
+		op, err := api.DeleteStackInstances(ctx, &cfn.DeleteStackInstancesInput{
+			StackSetName:         aws.String(StackSetName),
+			DeploymentTargets:    &cfntypes.DeploymentTargets{OrganizationalUnitIds: b.ous},
+			Regions:              b.regions,
+			RetainStacks:         aws.Bool(false),
+			OperationPreferences: prefs,
+			CallAs:               callAs,
+		})
+		if err != nil {
+			return fail("delete stack instances: %v", err)
+		}
+		if err := d.waitOperation(ctx, api, callAs, aws.ToString(op.OperationId), "delete instances", &s, &s.Removed); err != nil {
+			return fail("%v", err)
+		}
+	}
 	if s.Action == Create {
 		_, err := api.CreateStackSet(ctx, &cfn.CreateStackSetInput{
 			StackSetName:     aws.String(StackSetName),
@@ -653,11 +719,11 @@ func (d *Deployer) stackSet(ctx context.Context, body string, apply bool) Step {
 		if err != nil {
 			return fail("update stack set: %v", err)
 		}
-		if err := d.waitOperation(ctx, api, callAs, aws.ToString(op.OperationId), "update", &s); err != nil {
+		if err := d.waitOperation(ctx, api, callAs, aws.ToString(op.OperationId), "update", &s, &s.Instances); err != nil {
 			return fail("%v", err)
 		}
 	}
-	for _, b := range batches {
+	for _, b := range adds {
 		op, err := api.CreateStackInstances(ctx, &cfn.CreateStackInstancesInput{
 			StackSetName:         aws.String(StackSetName),
 			DeploymentTargets:    &cfntypes.DeploymentTargets{OrganizationalUnitIds: b.ous},
@@ -668,7 +734,7 @@ func (d *Deployer) stackSet(ctx context.Context, body string, apply bool) Step {
 		if err != nil {
 			return fail("create stack instances: %v", err)
 		}
-		if err := d.waitOperation(ctx, api, callAs, aws.ToString(op.OperationId), "create instances", &s); err != nil {
+		if err := d.waitOperation(ctx, api, callAs, aws.ToString(op.OperationId), "create instances", &s, &s.Instances); err != nil {
 			return fail("%v", err)
 		}
 	}
@@ -677,6 +743,78 @@ func (d *Deployer) stackSet(ctx context.Context, body string, apply bool) Step {
 		s.Error = fmt.Sprintf("%d stack instances failed", len(s.Failures))
 	}
 	return s
+}
+
+func (d *Deployer) stackSetAPI(region string) API {
+	if d.StackSets != nil {
+		return d.StackSets(region)
+	}
+	return d.Management(region)
+}
+
+// stackInstances lists the StackSet's instances: for a service-managed
+// StackSet, one per account and region, with the OU it came through.
+func (d *Deployer) stackInstances(ctx context.Context, api API, callAs cfntypes.CallAs) ([]cfntypes.StackInstanceSummary, error) {
+	var out []cfntypes.StackInstanceSummary
+	pages := cfn.NewListStackInstancesPaginator(api, &cfn.ListStackInstancesInput{StackSetName: aws.String(StackSetName), CallAs: callAs})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list stack instances: %w", err)
+		}
+		out = append(out, page.Summaries...)
+	}
+	return out, nil
+}
+
+// removals groups the instances outside the OUs and regions wanted into
+// DeleteStackInstances calls: the dropped OUs in every region the StackSet
+// covers, then the OUs kept in the dropped regions. A call names every
+// account under its OUs, so each names only OUs and regions none of whose
+// instances is wanted; a dropped OU without instances is still named, so
+// that automatic deployment stops adding accounts there. targetOUs and
+// targetRegions are the StackSet's (DescribeStackSet); the instances the
+// calls remove are returned sorted by account and region.
+func removals(targetOUs, targetRegions []string, have []cfntypes.StackInstanceSummary, ous, regions []string) ([]batch, []cfntypes.StackInstanceSummary) {
+	curOUs, curRegions := slices.Clone(targetOUs), slices.Clone(targetRegions)
+	for _, in := range have {
+		if ou := aws.ToString(in.OrganizationalUnitId); ou != "" && !slices.Contains(curOUs, ou) {
+			curOUs = append(curOUs, ou)
+		}
+		if r := aws.ToString(in.Region); r != "" && !slices.Contains(curRegions, r) {
+			curRegions = append(curRegions, r)
+		}
+	}
+	droppedOUs, droppedRegions := without(curOUs, ous), without(curRegions, regions)
+	keptOUs := without(curOUs, droppedOUs)
+	var bs []batch
+	if len(droppedOUs) > 0 {
+		bs = append(bs, batch{droppedOUs, curRegions})
+	}
+	if len(droppedRegions) > 0 && len(keptOUs) > 0 {
+		bs = append(bs, batch{keptOUs, droppedRegions})
+	}
+	var gone []cfntypes.StackInstanceSummary
+	for _, in := range have {
+		ou, r := aws.ToString(in.OrganizationalUnitId), aws.ToString(in.Region)
+		if ou != "" && (slices.Contains(droppedOUs, ou) || slices.Contains(droppedRegions, r)) {
+			gone = append(gone, in)
+		}
+	}
+	slices.SortFunc(gone, func(a, b cfntypes.StackInstanceSummary) int {
+		return strings.Compare(aws.ToString(a.Account)+"/"+aws.ToString(a.Region), aws.ToString(b.Account)+"/"+aws.ToString(b.Region))
+	})
+	return bs, gone
+}
+
+// instanceStatus is an instance's status as the console shows it:
+// CURRENT, or OUTDATED with the detailed status (FAILED, ...).
+func instanceStatus(in cfntypes.StackInstanceSummary) string {
+	st := string(in.Status)
+	if in.StackInstanceStatus != nil && in.StackInstanceStatus.DetailedStatus != "" && in.Status != cfntypes.StackInstanceStatusCurrent {
+		st += " " + string(in.StackInstanceStatus.DetailedStatus)
+	}
+	return st
 }
 
 func without(all, some []string) []string {
@@ -706,9 +844,9 @@ func sameParams(have, want []cfntypes.Parameter) bool {
 }
 
 // waitOperation polls a StackSet operation to its end, reporting progress,
-// then reads its results into s: instances that succeeded are counted, the
-// others named with their account and region.
-func (d *Deployer) waitOperation(ctx context.Context, api API, callAs cfntypes.CallAs, id, what string, s *Step) error {
+// then reads its results into s: instances that succeeded are counted in
+// succeeded, the others named with their account and region.
+func (d *Deployer) waitOperation(ctx context.Context, api API, callAs cfntypes.CallAs, id, what string, s *Step, succeeded *int) error {
 	start := time.Now()
 	var op *cfntypes.StackSetOperation
 	for {
@@ -746,12 +884,12 @@ func (d *Deployer) waitOperation(ctx context.Context, api API, callAs cfntypes.C
 		}
 		for _, r := range page.Summaries {
 			if r.Status == cfntypes.StackSetOperationResultStatusSucceeded {
-				s.Instances++
+				*succeeded++
 				continue
 			}
 			s.Failures = append(s.Failures, Instance{
-				Account: aws.ToString(r.Account), Region: aws.ToString(r.Region),
-				OU: aws.ToString(r.OrganizationalUnitId), Status: string(r.Status), Reason: aws.ToString(r.StatusReason),
+				Account: aws.ToString(r.Account), Region: aws.ToString(r.Region), OU: aws.ToString(r.OrganizationalUnitId),
+				Operation: what, Status: string(r.Status), Reason: aws.ToString(r.StatusReason),
 			})
 		}
 	}

@@ -27,15 +27,19 @@ const (
 // simDeployer runs a Deployer against awssim through the SDK's
 // CloudFormation client: the management account's admin user for the
 // management stacks and the StackSet, a role session in the Audit account
-// for the Audit stacks.
-func simDeployer(t *testing.T, c Config) (*Deployer, *awssim.Server, *bytes.Buffer) {
+// for the Audit stacks. mods change the scenario first; role returns the
+// clients of a role session in another account.
+func simDeployer(t *testing.T, c Config, mods ...func(*awssim.Scenario)) (d *Deployer, srv *awssim.Server, progress *bytes.Buffer, role func(account string) func(string) API) {
 	t.Helper()
 	sc, err := awssim.LoadScenario(filepath.Join("..", "awssim", "testdata", "scenario.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sc.Organization.TrustedAccess = append(sc.Organization.TrustedAccess, "member.org.stacksets.cloudformation.amazonaws.com")
-	srv := awssim.New(sc, awssim.Options{PageSize: 2})
+	for _, m := range mods {
+		m(sc)
+	}
+	srv = awssim.New(sc, awssim.Options{PageSize: 2})
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	akid, secret := srv.ManagementCredentials()
@@ -44,23 +48,27 @@ func simDeployer(t *testing.T, c Config) (*Deployer, *awssim.Server, *bytes.Buff
 		Credentials:  credentials.NewStaticCredentialsProvider(akid, secret, ""),
 		BaseEndpoint: aws.String(hs.URL),
 	}
-	role, err := sts.NewFromConfig(base).AssumeRole(t.Context(), &sts.AssumeRoleInput{
-		RoleArn:         aws.String("arn:aws:iam::" + auditAccount + ":role/OrganizationAccountAccessRole"),
-		RoleSessionName: aws.String("rootguard-deploy"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	audit := base.Copy()
-	audit.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(role.Credentials.AccessKeyId),
-		aws.ToString(role.Credentials.SecretAccessKey), aws.ToString(role.Credentials.SessionToken))
 	client := func(cfg aws.Config) func(string) API {
 		return func(region string) API {
 			return cfn.NewFromConfig(cfg, func(o *cfn.Options) { o.Region = region })
 		}
 	}
-	progress := &bytes.Buffer{}
-	return &Deployer{Config: c, Audit: client(audit), Management: client(base), Progress: progress, Poll: time.Millisecond}, srv, progress
+	role = func(account string) func(string) API {
+		t.Helper()
+		out, err := sts.NewFromConfig(base).AssumeRole(t.Context(), &sts.AssumeRoleInput{
+			RoleArn:         aws.String("arn:aws:iam::" + account + ":role/OrganizationAccountAccessRole"),
+			RoleSessionName: aws.String("rootguard-deploy"),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := base.Copy()
+		cfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(out.Credentials.AccessKeyId),
+			aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
+		return client(cfg)
+	}
+	progress = &bytes.Buffer{}
+	return &Deployer{Config: c, Audit: role(auditAccount), Management: client(base), Progress: progress, Poll: time.Millisecond}, srv, progress, role
 }
 
 func testConfig() Config {
@@ -84,7 +92,7 @@ func summary(steps []Step) []string {
 }
 
 func TestPlanApplyAgainstSimulator(t *testing.T) {
-	d, srv, progress := simDeployer(t, testConfig())
+	d, srv, progress, _ := simDeployer(t, testConfig())
 	ctx := t.Context()
 	srv.FailStackInstances(euAccount, "eu-west-1", "Resource handler returned message: \"Access denied for operation 'CreateRole'\"")
 

@@ -23,7 +23,8 @@
 // resource for teams that deploy through their own pipeline.
 //
 // [Deployer] creates or updates the stacks through change sets and the
-// StackSet through StackSet operations, and is idempotent;
+// StackSet through StackSet operations, adding and removing its instances
+// until they are those of the OUs and regions given, and is idempotent;
 // [Deployer.Plan] changes no resource (it reads an existing stack's
 // changes through a change set it then deletes).
 package deploy
