@@ -175,7 +175,8 @@ func printSteps(w io.Writer, steps []org.Step, output string) {
 	}
 }
 
-// confirm asks a yes/no question on the terminal; anything but y or yes is no.
+// confirm asks a yes/no question on the terminal; anything but y or yes
+// is no, and so is Ctrl-C (ctx).
 func confirm(ctx context.Context, io IO, question string) bool {
 	fmt.Fprint(io.Err, question)
 	answer := make(chan string, 1)
@@ -187,6 +188,7 @@ func confirm(ctx context.Context, io IO, question string) bool {
 	case a := <-answer:
 		return a == "y" || a == "yes"
 	case <-ctx.Done():
+		fmt.Fprintln(io.Err)
 		return false
 	}
 }

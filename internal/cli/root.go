@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -404,19 +403,7 @@ func confirmChange(ctx context.Context, io IO, p *remediate.Plan, steps int) boo
 	if p.Kind == remediate.KindAllowRecovery {
 		q = fmt.Sprintf("Allow root password recovery in %d accounts? [y/N] ", n)
 	}
-	fmt.Fprint(io.Err, q)
-	answer := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(io.In).ReadString('\n')
-		answer <- strings.ToLower(strings.TrimSpace(line))
-	}()
-	select {
-	case a := <-answer:
-		return a == "y" || a == "yes"
-	case <-ctx.Done():
-		fmt.Fprintln(io.Err)
-		return false
-	}
+	return confirm(ctx, io, q)
 }
 
 // finishChange prints a run's results and summary and chooses the exit code.

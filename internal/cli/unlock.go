@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -317,17 +316,5 @@ func confirmUnlock(ctx context.Context, io IO, p *remediate.UnlockPlan) bool {
 		verb = "Replace"
 	}
 	what := map[string]string{remediate.ServiceS3: "bucket", remediate.ServiceSQS: "queue"}[p.Service]
-	fmt.Fprintf(io.Err, "%s the policy of %s %s in account %s? The current policy is saved in the journal first. [y/N] ", verb, what, p.Resource, p.Account)
-	answer := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(io.In).ReadString('\n')
-		answer <- strings.ToLower(strings.TrimSpace(line))
-	}()
-	select {
-	case a := <-answer:
-		return a == "y" || a == "yes"
-	case <-ctx.Done():
-		fmt.Fprintln(io.Err)
-		return false
-	}
+	return confirm(ctx, io, fmt.Sprintf("%s the policy of %s %s in account %s? The current policy is saved in the journal first. [y/N] ", verb, what, p.Resource, p.Account))
 }
