@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/rootguard/rootguard/internal/detect"
 )
@@ -157,73 +155,20 @@ func isGuardDutyFinding(top map[string]json.RawMessage) bool {
 	return has("service") && has("type") && has("severity") && !has("eventSource")
 }
 
-// envelopeCloudTrail wraps a CloudTrail record the way CloudTrail
-// delivers it to EventBridge.
 func envelopeCloudTrail(t *testing.T, rec []byte) []byte {
 	t.Helper()
-	var e detect.Event
-	_ = json.Unmarshal(rec, &e) // odd fields leave the rest decoded
-	detailType := detect.DetailTypeAPICall
-	switch e.EventType {
-	case "AwsConsoleSignIn":
-		detailType = detect.DetailTypeConsoleSignIn
-	case "AwsConsoleAction":
-		detailType = detect.DetailTypeConsoleAction
-	case "AwsServiceEvent":
-		detailType = detect.DetailTypeServiceEvent
-	}
-	account := e.RecipientAccountID
-	if account == "" {
-		account = e.UserIdentity.AccountID
-	}
-	return []byte(mustJSON(t, map[string]any{
-		"version":     "0",
-		"id":          "6f87d04b-9f74-4f04-a780-7acf4b0a9b38",
-		"detail-type": detailType,
-		"source":      "aws." + strings.TrimSuffix(e.EventSource, ".amazonaws.com"),
-		"account":     account,
-		"time":        e.EventTime,
-		"region":      e.AWSRegion,
-		"resources":   []string{},
-		"detail":      json.RawMessage(rec),
-	}))
-}
-
-// envelopeGuardDuty wraps a GuardDuty finding in its EventBridge
-// envelope, with GetFindings' PascalCase keys in EventBridge's camelCase.
-func envelopeGuardDuty(t *testing.T, finding []byte) []byte {
-	t.Helper()
-	v, err := decode(finding)
+	b, err := detect.CloudTrailEnvelope(rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := camelKeys(v).(map[string]any)
-	return []byte(mustJSON(t, map[string]any{
-		"version":     "0",
-		"id":          "c8c4daa7-a20c-2f03-0070-b7393dd542ad",
-		"detail-type": detect.DetailTypeGuardDuty,
-		"source":      "aws.guardduty",
-		"account":     m["accountId"],
-		"time":        m["updatedAt"],
-		"region":      m["region"],
-		"resources":   []string{},
-		"detail":      m,
-	}))
+	return b
 }
 
-func camelKeys(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			r, n := utf8.DecodeRuneInString(k)
-			out[string(unicode.ToLower(r))+k[n:]] = camelKeys(x)
-		}
-		return out
-	case []any:
-		for i := range v {
-			v[i] = camelKeys(v[i])
-		}
+func envelopeGuardDuty(t *testing.T, finding []byte) []byte {
+	t.Helper()
+	b, err := detect.GuardDutyEnvelope(finding)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return v
+	return b
 }

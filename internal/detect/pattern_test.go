@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -434,64 +433,22 @@ func isGuardDutyFinding(top map[string]json.RawMessage) bool {
 	return has("service") && has("type") && has("severity") && !has("eventSource")
 }
 
-// envelopeCloudTrail wraps a CloudTrail record the way CloudTrail delivers
-// it to EventBridge.
 func envelopeCloudTrail(t *testing.T, rec []byte) []byte {
 	t.Helper()
-	var e Event
-	_ = json.Unmarshal(rec, &e)
-	return mustMarshal(t, map[string]any{
-		"version":     "0",
-		"id":          "6f87d04b-9f74-4f04-a780-7acf4b0a9b38",
-		"detail-type": detailTypeOf(e.EventType),
-		"source":      eventBridgeSource(e.EventSource),
-		"account":     e.account(),
-		"time":        e.EventTime,
-		"region":      e.AWSRegion,
-		"resources":   []string{},
-		"detail":      json.RawMessage(rec),
-	})
-}
-
-// envelopeGuardDuty wraps a GuardDuty finding in its EventBridge envelope,
-// converting GetFindings' PascalCase keys to the camelCase EventBridge
-// carries.
-func envelopeGuardDuty(t *testing.T, finding []byte) []byte {
-	t.Helper()
-	var v any
-	if err := decodeJSON(finding, &v); err != nil {
+	b, err := CloudTrailEnvelope(rec)
+	if err != nil {
 		t.Fatal(err)
 	}
-	v = camelKeys(v)
-	m, _ := v.(map[string]any)
-	return mustMarshal(t, map[string]any{
-		"version":     "0",
-		"id":          "c8c4daa7-a20c-2f03-0070-b7393dd542ad",
-		"detail-type": DetailTypeGuardDuty,
-		"source":      "aws.guardduty",
-		"account":     m["accountId"],
-		"time":        m["updatedAt"],
-		"region":      m["region"],
-		"resources":   []string{},
-		"detail":      m,
-	})
+	return b
 }
 
-func camelKeys(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(v))
-		for k, x := range v {
-			r, n := utf8.DecodeRuneInString(k)
-			out[string(unicode.ToLower(r))+k[n:]] = camelKeys(x)
-		}
-		return out
-	case []any:
-		for i := range v {
-			v[i] = camelKeys(v[i])
-		}
+func envelopeGuardDuty(t *testing.T, finding []byte) []byte {
+	t.Helper()
+	b, err := GuardDutyEnvelope(finding)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return v
+	return b
 }
 
 func TestEnvelopeHelpers(t *testing.T) {
@@ -509,5 +466,25 @@ func TestEnvelopeHelpers(t *testing.T) {
 	}
 	if got := eventBridgeSource("account.amazonaws.com"); got != "aws.account" {
 		t.Errorf("eventBridgeSource = %q", got)
+	}
+}
+
+func TestEnvelopes(t *testing.T) {
+	ct, err := CloudTrailEnvelope([]byte(`{"eventSource":"signin.amazonaws.com","eventType":"AwsConsoleSignIn","recipientAccountId":"123456789012","eventTime":"2026-10-08T01:00:00Z","awsRegion":"us-east-1"}`))
+	if err != nil || !strings.Contains(string(ct), `"detail-type":"AWS Console Sign In via CloudTrail"`) || !strings.Contains(string(ct), `"source":"aws.signin"`) ||
+		!strings.Contains(string(ct), `"account":"123456789012"`) {
+		t.Errorf("CloudTrailEnvelope = %s, %v", ct, err)
+	}
+	gd, err := GuardDutyEnvelope([]byte(`{"AccountId":"123456789012","Region":"us-east-1","Type":"Policy:IAMUser/RootCredentialUsage","Severity":2}`))
+	if err != nil || !strings.Contains(string(gd), `"detail":{"accountId":"123456789012","region":"us-east-1","severity":2,"type":"Policy:IAMUser/RootCredentialUsage"}`) {
+		t.Errorf("GuardDutyEnvelope = %s, %v", gd, err)
+	}
+	for _, bad := range []string{`[1]`, `{"a":`} {
+		if _, err := GuardDutyEnvelope([]byte(bad)); err == nil {
+			t.Errorf("GuardDutyEnvelope(%s) accepted", bad)
+		}
+	}
+	if _, err := CloudTrailEnvelope([]byte(`{`)); err == nil {
+		t.Error("CloudTrailEnvelope accepted broken JSON")
 	}
 }
