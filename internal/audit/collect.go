@@ -229,6 +229,7 @@ const reportWait = 2 * time.Minute
 // report, generating the report first.
 func readRootFromReport(ctx context.Context, c *iam.Client, poll time.Duration) (*Root, error) {
 	deadline := time.Now().Add(reportWait)
+	tries := 0
 	for {
 		g, err := c.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
 		if err != nil {
@@ -240,10 +241,14 @@ func readRootFromReport(ctx context.Context, c *iam.Client, poll time.Duration) 
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("credential report still %s after %s", g.State, reportWait)
 		}
+		// Reports are usually ready within a second or two: look again
+		// soon, then less often.
+		wait := min(poll, 250*time.Millisecond<<min(tries, 4))
+		tries++
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(poll):
+		case <-time.After(wait):
 		}
 	}
 	rep, err := c.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
