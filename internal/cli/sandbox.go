@@ -156,7 +156,7 @@ func runSandbox(ctx context.Context, o *sandboxOptions) error {
 		o.ready(env)
 	}
 	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	defer cancel()
 	if err := stop(sctx); err != nil {
 		return &exitError{code: ExitError, err: err}
