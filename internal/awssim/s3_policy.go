@@ -119,15 +119,9 @@ func parseResourcePolicy(content string) (*resourcePolicy, error) {
 		NotResource  stringList
 		Condition    map[string]map[string]stringList
 	}
-	var list []rawStatement
-	if len(raw.Statement) > 0 && raw.Statement[0] == '{' {
-		var one rawStatement
-		if err := json.Unmarshal(raw.Statement, &one); err != nil {
-			return nil, fmt.Errorf("statement: %w", err)
-		}
-		list = []rawStatement{one}
-	} else if err := json.Unmarshal(raw.Statement, &list); err != nil {
-		return nil, fmt.Errorf("statement: %w", err)
+	list, err := decodeStatements[rawStatement](raw.Statement)
+	if err != nil {
+		return nil, err
 	}
 	if len(list) == 0 {
 		return nil, errors.New("missing required field Statement")

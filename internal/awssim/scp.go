@@ -53,6 +53,23 @@ func (l *stringList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// decodeStatements reads a policy's Statement, which is one statement
+// object or an array of them.
+func decodeStatements[T any](raw json.RawMessage) ([]T, error) {
+	if len(raw) > 0 && raw[0] == '{' {
+		var one T
+		if err := json.Unmarshal(raw, &one); err != nil {
+			return nil, fmt.Errorf("statement: %w", err)
+		}
+		return []T{one}, nil
+	}
+	var list []T
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("statement: %w", err)
+	}
+	return list, nil
+}
+
 func parsePolicy(content string) (*policyDoc, error) {
 	var raw struct {
 		Version   string
@@ -69,15 +86,9 @@ func parsePolicy(content string) (*policyDoc, error) {
 		Resource  stringList
 		Condition map[string]map[string]stringList
 	}
-	var list []rawStatement
-	if len(raw.Statement) > 0 && raw.Statement[0] == '{' {
-		var one rawStatement
-		if err := json.Unmarshal(raw.Statement, &one); err != nil {
-			return nil, fmt.Errorf("statement: %w", err)
-		}
-		list = []rawStatement{one}
-	} else if err := json.Unmarshal(raw.Statement, &list); err != nil {
-		return nil, fmt.Errorf("statement: %w", err)
+	list, err := decodeStatements[rawStatement](raw.Statement)
+	if err != nil {
+		return nil, err
 	}
 	if len(list) == 0 {
 		return nil, errors.New("no statements")
