@@ -21,7 +21,8 @@ import (
 //
 // (rain build -s reads its embedded copy when no AWS configuration is
 // asked for; the files equal rain's internal/aws/cfn/schemas/aws/*). Neither
-// rain nor cfn-lint is needed to run the tests. A template using a new
+// rain nor cfn-lint is needed to run these schema tests (TestCfnLint runs
+// cfn-lint where it is installed). A template using a new
 // resource type fails TestTemplatesMatchSchemas until its schema is added.
 
 // resourceSchema is one provider schema, with the definitions $ref

@@ -604,8 +604,8 @@ func keyPolicy() policyDocument {
 // stackSetTemplate wraps the member template in a service-managed
 // StackSet. goformation types DeploymentTargets.OrganizationalUnitIds and
 // Regions as []string, which cannot hold a Ref to a CommaDelimitedList, so
-// the resource is goformation's generic one with the properties spelled
-// out; the schema test checks them like any other.
+// the resource is untyped, with the properties spelled out; the schema
+// test checks them like any other.
 func stackSetTemplate(memberBody string) *cloudformation.Template {
 	t := cloudformation.NewTemplate()
 	t.Description = "rootguard: the member-account StackSet (service-managed, deployed automatically to new accounts in the chosen OUs). Deploy in the management account or a StackSets delegated administrator."
@@ -618,7 +618,7 @@ func stackSetTemplate(memberBody string) *cloudformation.Template {
 	for _, k := range []string{ParamAuditAccountID, ParamEventBusName, ParamHomeRegion} {
 		params = append(params, map[string]any{"ParameterKey": k, "ParameterValue": ref(k)})
 	}
-	t.Resources["MemberStackSet"] = &cloudformation.CustomResource{
+	t.Resources["MemberStackSet"] = &untypedResource{
 		Type: "AWS::CloudFormation::StackSet",
 		Properties: map[string]any{
 			"StackSetName":     StackSetName,
@@ -642,6 +642,17 @@ func stackSetTemplate(memberBody string) *cloudformation.Template {
 	}
 	return t
 }
+
+// untypedResource is a resource whose properties are plain data. Unlike
+// goformation's CustomResource it writes no "Version" attribute, which a
+// resource of a registered type may not have (cfn-lint E3001).
+type untypedResource struct {
+	Type       string
+	Properties map[string]any
+}
+
+// AWSCloudFormationType implements cloudformation.Resource.
+func (r *untypedResource) AWSCloudFormationType() string { return r.Type }
 
 // policyDocument is an IAM policy document.
 type policyDocument struct {
