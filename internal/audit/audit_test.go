@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -100,7 +101,10 @@ func TestAuditScenario(t *testing.T) {
 				}
 			}},
 		{"444444444444", "Root/Workloads/Prod/EU", "ACTIVE", MethodAssumeRoot,
-			map[string]Outcome{CtlNoAccessKeys: Pass, CtlRootMFA: Pass, CtlHardwareMFA: Pass, CtlCredentialsGone: Fail},
+			// A passkey beside a virtual device: "NON_COMPLIANT if any virtual
+			// MFA devices are permitted for signing in with root credentials"
+			// (AWS Config, root-account-hardware-mfa-enabled).
+			map[string]Outcome{CtlNoAccessKeys: Pass, CtlRootMFA: Pass, CtlHardwareMFA: Fail, CtlCredentialsGone: Fail},
 			func(t *testing.T, a *Account) {
 				if len(a.Root.MFADevices) != 2 || len(a.Root.SigningCertificates) != 2 {
 					t.Errorf("root = %+v", a.Root)
@@ -191,6 +195,30 @@ func TestAuditWithRole(t *testing.T) {
 	if sb := a["555555555555"]; sb.Root == nil || len(sb.Root.MFADevices) != 1 || sb.Root.MFADevices[0].Kind != MFAVirtual ||
 		sb.Root.MFADevices[0].Serial != "arn:aws:iam::555555555555:mfa/root" {
 		t.Errorf("sandbox account's virtual MFA through the role: %+v", sb.Root)
+	}
+	// The root of 222222222222 was deleted centrally: GetAccountSummary
+	// (AccountPasswordPresent 0, AccountAccessKeysPresent 0,
+	// AccountSigningCertificatesPresent 0, AccountMFAEnabled 0) says so,
+	// and the role-based audit raises no alarm the root session would not.
+	if sec := a["222222222222"]; sec.Root == nil || sec.Root.HasCredentials() || len(sec.Root.MFADevices) != 0 {
+		t.Errorf("security account through the role: %+v root=%+v", sec, sec.Root)
+	} else {
+		got := outcomes(sec.Controls)
+		want := map[string]Outcome{CtlNoAccessKeys: Pass, CtlRootMFA: NotApplicable, CtlHardwareMFA: NotApplicable, CtlCredentialsGone: Pass}
+		for id, w := range want {
+			if got[id] != w {
+				t.Errorf("security account through the role: %s = %s, want %s", id, got[id], w)
+			}
+		}
+		if !slices.ContainsFunc(sec.Root.Notes, func(n string) bool { return strings.Contains(n, "not visible without a root session") }) {
+			t.Errorf("notes should say what the role cannot see: %q", sec.Root.Notes)
+		}
+		if slices.ContainsFunc(sec.Root.Notes, func(n string) bool { return strings.Contains(n, "assumed") }) {
+			t.Errorf("notes should not assume anything: %q", sec.Root.Notes)
+		}
+	}
+	if !prod.Root.Password {
+		t.Errorf("prod's root password (AccountPasswordPresent 1) not seen: %+v", prod.Root)
 	}
 	if inv := a["888888888888"]; inv.Error == "" || !strings.Contains(inv.Error, "OrganizationAccountAccessRole") {
 		t.Errorf("invited account without the role: error = %q", inv.Error)

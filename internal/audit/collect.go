@@ -225,6 +225,110 @@ func notNA(s string) string {
 // reportWait bounds how long a credential report may take to generate.
 const reportWait = 2 * time.Minute
 
+// AccountSummary is what GetAccountSummary says of the root user: its
+// SummaryMap keys AccountPasswordPresent, AccountAccessKeysPresent,
+// AccountSigningCertificatesPresent and AccountMFAEnabled (each 1 or 0).
+// Any principal allowed iam:GetAccountSummary in the account can read it,
+// so it answers what the credential report leaves open (the root user's
+// password is not_supported there) and is never older than the call.
+type AccountSummary struct {
+	Password, AccessKeys, SigningCertificates, MFA bool
+}
+
+// readAccountSummary calls GetAccountSummary. A summary without one of the
+// four keys is an error: rootguard does not guess the missing answer.
+func readAccountSummary(ctx context.Context, c *iam.Client) (AccountSummary, error) {
+	out, err := c.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+	if err != nil {
+		return AccountSummary{}, fmt.Errorf("get account summary: %w", err)
+	}
+	var s AccountSummary
+	for _, f := range []struct {
+		key iamtypes.SummaryKeyType
+		dst *bool
+	}{
+		{iamtypes.SummaryKeyTypeAccountPasswordPresent, &s.Password},
+		{iamtypes.SummaryKeyTypeAccountAccessKeysPresent, &s.AccessKeys},
+		{iamtypes.SummaryKeyTypeAccountSigningCertificatesPresent, &s.SigningCertificates},
+		{iamtypes.SummaryKeyTypeAccountMFAEnabled, &s.MFA},
+	} {
+		v, ok := out.SummaryMap[string(f.key)]
+		if !ok {
+			return AccountSummary{}, fmt.Errorf("get account summary: no %s in the SummaryMap", f.key)
+		}
+		*f.dst = v > 0
+	}
+	return s, nil
+}
+
+// readRootWithoutSession reads the root user with an ordinary IAM client
+// of the account (the management account's own, or a role's in a
+// member): GetAccountSummary says whether root has a password, access
+// keys, signing certificates and MFA; the credential report's
+// <root_account> row gives last use and the keys' details; and
+// ListVirtualMFADevices says whether a virtual device is assigned to
+// root. What such a client cannot see is said in the root's notes.
+func readRootWithoutSession(ctx context.Context, c *iam.Client, poll time.Duration, via string) (*Root, error) {
+	sum, err := readAccountSummary(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	root, err := readRootFromReport(ctx, c, poll)
+	if err != nil {
+		return nil, err
+	}
+	applySummary(root, sum)
+	root.Notes = append(root.Notes, via+": password, access keys, signing certificates and MFA from GetAccountSummary; "+
+		"last use and key details from the credential report (which can be up to four hours old); "+
+		"not visible without a root session: how many MFA devices root has, their serial numbers, "+
+		"and whether a device that is not virtual is a hardware TOTP token or a FIDO security key / passkey")
+	if !sum.MFA {
+		return root, nil
+	}
+	// GetAccountSummary says MFA is on. A virtual MFA device assigned to
+	// the root user is listed as such; otherwise the device is a hardware
+	// token or a FIDO security key / passkey.
+	kind, serial, err := rootVirtualMFA(ctx, c)
+	if err != nil {
+		root.MFADevices = []MFADevice{{Serial: "(MFA enabled per GetAccountSummary)", Kind: MFAUnknownKind}}
+		root.Notes = append(root.Notes, fmt.Sprintf("MFA kind unknown: list virtual MFA devices: %v", err))
+		return root, nil
+	}
+	root.MFADevices = []MFADevice{{Serial: serial, Kind: kind}}
+	if kind == MFAVirtual {
+		root.Notes = append(root.Notes, "a virtual MFA device is assigned to root; a hardware token or passkey registered beside it cannot be seen without a root session")
+	}
+	return root, nil
+}
+
+// applySummary makes the report's row agree with GetAccountSummary, which
+// is current where the report may be hours old, and drops the report's
+// notes that the summary answers.
+func applySummary(root *Root, sum AccountSummary) {
+	root.Notes = slices.DeleteFunc(root.Notes, func(n string) bool {
+		return strings.Contains(n, "whether the root user has a password") || strings.Contains(n, "MFA device's kind")
+	})
+	root.Password = sum.Password
+	switch {
+	case !sum.AccessKeys && len(root.AccessKeys) > 0:
+		root.Notes = append(root.Notes, "the credential report lists root access keys that GetAccountSummary says are gone (the report is older)")
+		root.AccessKeys = nil
+	case sum.AccessKeys && len(root.AccessKeys) == 0:
+		root.AccessKeys = []AccessKey{{ID: "(present per GetAccountSummary)", Status: "Unknown"}}
+		root.Notes = append(root.Notes, "GetAccountSummary says root has an access key that the (older) credential report does not list: its id, status and last use are unknown")
+	}
+	switch {
+	case !sum.SigningCertificates:
+		root.SigningCertificates = nil
+	case len(root.SigningCertificates) == 0:
+		// The report lists active certificates only.
+		root.SigningCertificates = []Certificate{{ID: "(present per GetAccountSummary)", Status: "Unknown"}}
+	}
+	if !sum.MFA {
+		root.MFADevices = nil
+	}
+}
+
 // readRootFromReport reads the <root_account> row of the IAM credential
 // report, generating the report first.
 func readRootFromReport(ctx context.Context, c *iam.Client, poll time.Duration) (*Root, error) {
@@ -255,24 +359,7 @@ func readRootFromReport(ctx context.Context, c *iam.Client, poll time.Duration) 
 	if err != nil {
 		return nil, fmt.Errorf("get credential report: %w", err)
 	}
-	root, err := ParseCredentialReport(rep.Content)
-	if err != nil || len(root.MFADevices) == 0 {
-		return root, err
-	}
-	// The report says only that MFA is on. A virtual device assigned to the
-	// root user is listed as such; otherwise the device is a hardware token
-	// or a passkey (Security Hub's IAM.6 reasons the same way).
-	kind, serial, err := rootVirtualMFA(ctx, c)
-	if err != nil {
-		root.Notes = append(root.Notes, fmt.Sprintf("MFA kind unknown: list virtual MFA devices: %v", err))
-		return root, nil
-	}
-	root.MFADevices = []MFADevice{{Serial: serial, Kind: kind}}
-	root.Notes = slices.DeleteFunc(root.Notes, func(n string) bool { return strings.Contains(n, "MFA device's kind") })
-	if kind == MFAVirtual {
-		root.Notes = append(root.Notes, "a virtual MFA device is assigned to root; a hardware token or passkey registered beside it cannot be seen without a root session")
-	}
-	return root, nil
+	return ParseCredentialReport(rep.Content)
 }
 
 // rootVirtualMFA finds the virtual MFA device assigned to the root user.
@@ -333,7 +420,7 @@ func ParseCredentialReport(content []byte) (*Root, error) {
 		}
 		root.PasswordLastUsed = reportTime(get("password_last_used"))
 		if get("mfa_active") == "true" {
-			root.MFADevices = []MFADevice{{Serial: "(from credential report)", Kind: "unknown"}}
+			root.MFADevices = []MFADevice{{Serial: "(from credential report)", Kind: MFAUnknownKind}}
 			root.Notes = append(root.Notes, "the credential report does not give the MFA device's kind")
 		}
 		for _, n := range []string{"1", "2"} {

@@ -30,7 +30,7 @@ type ControlInfo struct {
 var Controls = []ControlInfo{
 	{CtlNoAccessKeys, "Root user has no access keys", "Delete the root access keys (rootguard root delete-credentials, or IAMDeleteRootUserCredentials).", false},
 	{CtlRootMFA, "Root user has MFA", "Enable MFA on the root user, or delete its credentials centrally.", false},
-	{CtlHardwareMFA, "Root user has hardware or passkey MFA", "Register a hardware TOTP token or a passkey/FIDO security key for the root user.", false},
+	{CtlHardwareMFA, "Hardware MFA is enabled for the root user", "Register a hardware TOTP token or a FIDO security key / passkey for the root user and remove every virtual MFA device.", false},
 	{CtlCredentialsGone, "Root credentials absent (strict mode target)", "Delete the root credentials centrally (IAMDeleteRootUserCredentials).", false},
 	{CtlNotUsedRecently, "Root user not used in the last 90 days", "Find out who used root and why (rootguard scan); rotate or delete the credentials used.", false},
 	{CtlSCPRootSessions, "Root-deny SCPs exempt centralized root sessions", "Add a condition on aws:AssumedRoot to the deny so that sts:AssumeRoot sessions still work.", false},
@@ -83,35 +83,24 @@ func Evaluate(a *Account, now time.Time) []Control {
 	switch active := countActive(r.AccessKeys); {
 	case len(r.AccessKeys) == 0:
 		cs = append(cs, control(CtlNoAccessKeys, Pass, "no root access keys"))
-	case active == 0:
+	case active == 0 && countStatus(r.AccessKeys, "Inactive") == len(r.AccessKeys):
 		cs = append(cs, control(CtlNoAccessKeys, Fail, "%d inactive root access key(s): inactive keys can be re-activated; delete them", len(r.AccessKeys)))
+	case active == 0:
+		cs = append(cs, control(CtlNoAccessKeys, Fail, "root has %d access key(s) (status not readable without a root session)", len(r.AccessKeys)))
 	default:
 		cs = append(cs, control(CtlNoAccessKeys, Fail, "%d active root access key(s)", active))
 	}
 
-	// IAM.9 and IAM.6: MFA matters only while root can sign in or call APIs.
+	// IAM.9: MFA matters only while root can sign in or call APIs.
 	switch {
 	case noCreds:
 		cs = append(cs, control(CtlRootMFA, NotApplicable, "root has no password, access key or certificate: nothing to protect with MFA"))
-		cs = append(cs, control(CtlHardwareMFA, NotApplicable, "root has no password, access key or certificate"))
 	case len(r.MFADevices) == 0:
 		cs = append(cs, control(CtlRootMFA, Fail, "root has credentials and no MFA device"))
-		cs = append(cs, control(CtlHardwareMFA, Fail, "no MFA device"))
 	default:
 		cs = append(cs, control(CtlRootMFA, Pass, "%d MFA device(s): %s", len(r.MFADevices), kinds(r.MFADevices)))
-		switch {
-		case hasKind(r.MFADevices, MFAPasskey):
-			cs = append(cs, control(CtlHardwareMFA, Pass, "passkey or security key registered (phishing-resistant; Security Hub's IAM.6 counts only hardware TOTP tokens and would report this account)"))
-		case hasKind(r.MFADevices, MFAHardware):
-			cs = append(cs, control(CtlHardwareMFA, Pass, "hardware MFA device registered"))
-		case hasKind(r.MFADevices, MFANotVirtual):
-			cs = append(cs, control(CtlHardwareMFA, Pass, "MFA is not a virtual device: a hardware token or a passkey (the credential report does not say which)"))
-		case hasKind(r.MFADevices, "unknown"):
-			cs = append(cs, control(CtlHardwareMFA, Unknown, "MFA is enabled but its kind could not be read"))
-		default:
-			cs = append(cs, control(CtlHardwareMFA, Fail, "only virtual MFA"))
-		}
 	}
+	cs = append(cs, hardwareMFAControl(r, noCreds))
 
 	// RG.ROOT.1: the strict-mode target.
 	switch {
@@ -138,11 +127,43 @@ func Evaluate(a *Account, now time.Time) []Control {
 	return append(cs, scpControl(a))
 }
 
+// hardwareMFAControl is IAM.6, one rule for every account, as AWS Config's
+// root-account-hardware-mfa-enabled defines it: NOT_APPLICABLE when the
+// root user has no credentials; NON_COMPLIANT when any virtual MFA device
+// is permitted for the root user's sign-in; compliant with at least one
+// hardware device (TOTP token, or FIDO security key / passkey, which
+// Security Hub counts as hardware too) and no virtual one.
+func hardwareMFAControl(r *Root, noCreds bool) Control {
+	virtual := countKind(r.MFADevices, MFAVirtual)
+	hardware := countKind(r.MFADevices, MFAHardware) + countKind(r.MFADevices, MFAPasskey) + countKind(r.MFADevices, MFANotVirtual)
+	unknown := len(r.MFADevices) - virtual - hardware
+	switch {
+	case noCreds:
+		return control(CtlHardwareMFA, NotApplicable, "root has no password, access key or certificate: no root credentials are present")
+	case len(r.MFADevices) == 0:
+		return control(CtlHardwareMFA, Fail, "no MFA device")
+	case virtual > 0 && hardware > 0:
+		return control(CtlHardwareMFA, Fail, "a virtual MFA device is permitted for root sign-in beside %d hardware or FIDO device(s): remove the virtual device", hardware)
+	case virtual > 0:
+		return control(CtlHardwareMFA, Fail, "only virtual MFA: register a hardware TOTP token or a FIDO security key / passkey, then remove the virtual device")
+	case unknown > 0:
+		return control(CtlHardwareMFA, Unknown, "MFA is enabled but whether a device is virtual could not be read")
+	case countKind(r.MFADevices, MFANotVirtual) > 0:
+		return control(CtlHardwareMFA, Pass, "no virtual MFA device is assigned to root: its MFA is a hardware TOTP token or a FIDO security key / passkey (which one cannot be read without a root session)")
+	}
+	return control(CtlHardwareMFA, Pass, "%d hardware or FIDO device(s) (%s) and no virtual device", hardware, kinds(r.MFADevices))
+}
+
 // scpControl is RG.SCP.1: a root-deny SCP without the aws:AssumedRoot
 // exemption blocks every centralized root session in the account.
 func scpControl(a *Account) Control {
 	blocking := BlockingSCPs(a)
 	switch {
+	case a.Management:
+		// "SCPs don't affect users or roles in the management account.
+		// They affect only the member accounts in your organization."
+		// (AWS Organizations User Guide, Service control policies)
+		return control(CtlSCPRootSessions, NotApplicable, "management account: SCPs do not restrict users or roles in the management account")
 	case len(a.RootDenySCPs) == 0:
 		return control(CtlSCPRootSessions, NotApplicable, "no root-deny SCP applies")
 	case len(blocking) > 0:
@@ -188,18 +209,26 @@ func EvaluateOrg(o OrgInfo) []Control {
 	return cs
 }
 
-func countActive(keys []AccessKey) int {
+func countActive(keys []AccessKey) int { return countStatus(keys, "Active") }
+
+func countStatus(keys []AccessKey, status string) int {
 	n := 0
 	for _, k := range keys {
-		if k.Status == "Active" {
+		if k.Status == status {
 			n++
 		}
 	}
 	return n
 }
 
-func hasKind(ds []MFADevice, k MFAKind) bool {
-	return slices.ContainsFunc(ds, func(d MFADevice) bool { return d.Kind == k })
+func countKind(ds []MFADevice, k MFAKind) int {
+	n := 0
+	for _, d := range ds {
+		if d.Kind == k {
+			n++
+		}
+	}
+	return n
 }
 
 func kinds(ds []MFADevice) string {

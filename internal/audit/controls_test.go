@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,6 @@ func outcomes(cs []Control) map[string]Outcome {
 
 func TestEvaluate(t *testing.T) {
 	virtual := MFADevice{Serial: "arn:aws:iam::222222222222:mfa/root-account-mfa-device", Kind: MFAVirtual}
-	passkey := MFADevice{Serial: "arn:aws:iam::222222222222:u2f/root-user/ABCD", Kind: MFAPasskey}
 	hardware := MFADevice{Serial: "GAHT12345678", Kind: MFAHardware}
 	exempt := RootDenySCP{ID: "p-1", Name: "deny-root", Target: "Root", ExemptsRootSessions: true}
 	blocking := RootDenySCP{ID: "p-2", Name: "deny-root-old", Target: "Prod", ExemptsRootSessions: false}
@@ -33,8 +33,6 @@ func TestEvaluate(t *testing.T) {
 			map[string]Outcome{CtlNoAccessKeys: Pass, CtlRootMFA: Fail, CtlHardwareMFA: Fail, CtlCredentialsGone: Fail}},
 		{"password with virtual MFA", Account{Root: &Root{Password: true, MFADevices: []MFADevice{virtual}}},
 			map[string]Outcome{CtlRootMFA: Pass, CtlHardwareMFA: Fail, CtlCredentialsGone: Fail}},
-		{"passkey counts as phishing-resistant", Account{Root: &Root{Password: true, MFADevices: []MFADevice{virtual, passkey}}},
-			map[string]Outcome{CtlRootMFA: Pass, CtlHardwareMFA: Pass}},
 		{"hardware token", Account{Root: &Root{Password: true, MFADevices: []MFADevice{hardware}}},
 			map[string]Outcome{CtlRootMFA: Pass, CtlHardwareMFA: Pass}},
 		{"inactive access key still fails IAM.4", Account{Root: &Root{AccessKeys: []AccessKey{{ID: "AKIA1", Status: "Inactive"}}}},
@@ -69,13 +67,6 @@ func TestEvaluate(t *testing.T) {
 				}
 			}
 		})
-	}
-	// The passkey detail says why it passes where Security Hub would not.
-	cs := Evaluate(&Account{Root: &Root{Password: true, MFADevices: []MFADevice{passkey}}}, now)
-	for _, c := range cs {
-		if c.ID == CtlHardwareMFA && !strings.Contains(c.Detail, "phishing-resistant") {
-			t.Errorf("IAM.6 detail = %q", c.Detail)
-		}
 	}
 }
 
@@ -158,6 +149,73 @@ func TestSessionCredsNeverPrintSecrets(t *testing.T) {
 	for _, s := range []string{c.String(), c.GoString(), c.LogValue().String()} {
 		if strings.Contains(s, "very-secret") || strings.Contains(s, "token-value") {
 			t.Errorf("secret printed: %s", s)
+		}
+	}
+}
+
+// TestHardwareMFA pins IAM.6 to AWS's definition, one rule for every
+// account, member or management, however it was read.
+//
+// AWS Config, root-account-hardware-mfa-enabled (the rule behind Security
+// Hub's IAM.6): "Checks if your AWS account is enabled to use
+// multi-factor authentication (MFA) hardware device to sign in with root
+// credentials. The rule is NON_COMPLIANT if any virtual MFA devices are
+// permitted for signing in with root credentials." and "This rule returns
+// NOT_APPLICABLE if root user credentials are not present."
+// Security Hub's guide counts TOTP and U2F (FIDO) tokens alike as
+// hardware MFA, so a FIDO security key or passkey (serial ...:u2f/...)
+// passes like a TOTP token.
+func TestHardwareMFA(t *testing.T) {
+	virtual := MFADevice{Serial: "arn:aws:iam::222222222222:mfa/root-account-mfa-device", Kind: MFAVirtual}
+	passkey := MFADevice{Serial: "arn:aws:iam::222222222222:u2f/root-user/ABCD", Kind: MFAPasskey}
+	hardware := MFADevice{Serial: "GAHT12345678", Kind: MFAHardware}
+	notVirtual := MFADevice{Serial: "(not a virtual device)", Kind: MFANotVirtual}
+	unknown := MFADevice{Serial: "(from credential report)", Kind: MFAUnknownKind}
+	tests := []struct {
+		name string
+		root Root
+		want Outcome
+	}{
+		{"no root credentials: NOT_APPLICABLE", Root{}, NotApplicable},
+		{"no credentials, a virtual device left behind: still NOT_APPLICABLE", Root{MFADevices: []MFADevice{virtual}}, NotApplicable},
+		{"password, no MFA", Root{Password: true}, Fail},
+		{"access key only, no MFA", Root{AccessKeys: []AccessKey{{ID: "AKIA1", Status: "Active"}}}, Fail},
+		{"only virtual", Root{Password: true, MFADevices: []MFADevice{virtual}}, Fail},
+		{"hardware TOTP token", Root{Password: true, MFADevices: []MFADevice{hardware}}, Pass},
+		{"FIDO security key / passkey", Root{Password: true, MFADevices: []MFADevice{passkey}}, Pass},
+		{"hardware and passkey", Root{Password: true, MFADevices: []MFADevice{hardware, passkey}}, Pass},
+		{"passkey beside a virtual device: a virtual device is permitted", Root{Password: true, MFADevices: []MFADevice{passkey, virtual}}, Fail},
+		{"hardware beside a virtual device", Root{Password: true, MFADevices: []MFADevice{virtual, hardware}}, Fail},
+		{"no virtual device assigned (management, role)", Root{Password: true, MFADevices: []MFADevice{notVirtual}}, Pass},
+		{"kind unreadable", Root{Password: true, MFADevices: []MFADevice{unknown}}, Unknown},
+		{"kind unreadable beside a virtual device", Root{Password: true, MFADevices: []MFADevice{unknown, virtual}}, Fail},
+	}
+	for _, tt := range tests {
+		for _, mgmt := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/management=%v", tt.name, mgmt), func(t *testing.T) {
+				root := tt.root
+				cs := Evaluate(&Account{Management: mgmt, Root: &root}, now)
+				if got := outcomes(cs)[CtlHardwareMFA]; got != tt.want {
+					t.Errorf("IAM.6 = %s, want %s (%v)", got, tt.want, cs)
+				}
+			})
+		}
+	}
+}
+
+// TestSCPManagementAccount: AWS Organizations User Guide, Service control
+// policies: "SCPs don't affect users or roles in the management account.
+// They affect only the member accounts in your organization." RG.SCP.1 is
+// therefore not applicable there, whatever is attached at the root.
+func TestSCPManagementAccount(t *testing.T) {
+	blocking := RootDenySCP{ID: "p-2", Name: "deny-root", Target: "Root", ExemptsRootSessions: false}
+	for _, a := range []Account{
+		{Management: true, Root: &Root{Password: true}, RootDenySCPs: []RootDenySCP{blocking}},
+		{Management: true, Root: &Root{Password: true}},
+		{Management: true, Error: "get account summary: AccessDenied", RootDenySCPs: []RootDenySCP{blocking}},
+	} {
+		if got := outcomes(Evaluate(&a, now))[CtlSCPRootSessions]; got != NotApplicable {
+			t.Errorf("management account %+v: RG.SCP.1 = %s, want not-applicable", a, got)
 		}
 	}
 }

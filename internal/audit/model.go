@@ -93,6 +93,9 @@ const (
 	// or a passkey) when only the credential report and the list of
 	// virtual devices could be read.
 	MFANotVirtual MFAKind = "hardware-or-passkey"
+	// MFAUnknownKind is a device known to exist (the credential report or
+	// GetAccountSummary says MFA is on) whose kind could not be read.
+	MFAUnknownKind MFAKind = "unknown"
 )
 
 // MFADevice is one MFA device of the root user.

@@ -160,12 +160,12 @@ func (r *runner) auditAccount(ctx context.Context, a *Account) {
 	switch {
 	case a.Management:
 		a.Method = MethodManagement
-		root, err = readRootFromReport(ctx, r.iam, r.opts.ReportPoll)
+		root, err = readRootWithoutSession(ctx, r.iam, r.opts.ReportPoll, "management account (no root session can target it)")
 	case r.opts.RoleName != "":
 		a.Method = MethodCredentialReport
 		var c sessionCreds
 		if c, err = r.assumeRole(ctx, a.ID); err == nil {
-			root, err = readRootFromReport(ctx, r.memberIAM(c), r.opts.ReportPoll)
+			root, err = readRootWithoutSession(ctx, r.memberIAM(c), r.opts.ReportPoll, "read through role "+r.opts.RoleName)
 		}
 	default:
 		a.Method = MethodAssumeRoot

@@ -715,3 +715,37 @@ func TestStandaloneAccount(t *testing.T) {
 		TaskPolicyArn: &ststypes.PolicyDescriptorType{Arn: aws.String(TaskPolicyARN("IAMAuditRootUserCredentials"))}})
 	wantCode(t, err, "AccessDenied")
 }
+
+// TestAccountSummaryWithoutRootSession: GetAccountSummary answers the
+// root user's four flags to any principal of the account allowed the call
+// (a role, the management account's own users), as the IAM API reference
+// defines SummaryMap: AccountPasswordPresent, AccountAccessKeysPresent,
+// AccountSigningCertificatesPresent and AccountMFAEnabled, "1 if the root
+// account has ..., 0 otherwise". Role-based audits rely on it.
+func TestAccountSummaryWithoutRootSession(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	flags := []string{"AccountPasswordPresent", "AccountAccessKeysPresent", "AccountSigningCertificatesPresent", "AccountMFAEnabled"}
+	tests := []struct {
+		name string
+		c    clients
+		want []int32
+	}{
+		{"role in the security account (root deleted centrally)", e.assumeRole(exSecurity), []int32{0, 0, 0, 0}},
+		{"role in prod (password, two keys, no MFA)", e.assumeRole(exProd), []int32{1, 1, 0, 0}},
+		{"role in prod EU (password, certificates, MFA)", e.assumeRole(exProdEU), []int32{1, 0, 1, 1}},
+		{"the management account's own user", e.mgmt, []int32{1, 0, 0, 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sum, err := tt.c.iam.GetAccountSummary(t.Context(), &iam.GetAccountSummaryInput{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, k := range flags {
+				if got, ok := sum.SummaryMap[k]; !ok || got != tt.want[i] {
+					t.Errorf("SummaryMap[%s] = %d (present %v), want %d", k, got, ok, tt.want[i])
+				}
+			}
+		})
+	}
+}

@@ -44,11 +44,13 @@ with one sts:AssumeRoot session (task policy IAMAuditRootUserCredentials)
 each, so no role is needed in any member; --role-name reads them through a
 role and the IAM credential report instead.
 
-Controls: IAM.4 (no root access keys), IAM.9 (root MFA), IAM.6 (hardware or
-passkey MFA), RG.ROOT.1 (root credentials absent), RG.ROOT.2 (not used in 90
-days), RG.SCP.1 (root-deny SCPs exempt root sessions), RG.ORG.1/RG.ORG.2
+Controls: IAM.4 (no root access keys), IAM.9 (root MFA), IAM.6 (a hardware
+TOTP or FIDO/passkey device and no virtual one), RG.ROOT.1 (root credentials
+absent), RG.ROOT.2 (not used in 90 days), RG.SCP.1 (SCPs leave root sessions
+working; not applicable on the management account), RG.ORG.1/RG.ORG.2
 (centralized root access and IAM trusted access enabled). Each is pass, fail,
-or not-applicable when the account has no root credentials.
+or not-applicable (for example when the account has no root credentials);
+docs/cli.md states each rule.
 
 Exit 0: every control passes; 3: a control failed; 1: an account could not be
 audited (the others still are).`,

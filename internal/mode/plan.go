@@ -196,9 +196,19 @@ func planFlexible(ap *AccountPlan, a *audit.Account, cs []audit.Control, asOf ti
 			ap.Actions = append(ap.Actions, Action{By: ByEmailOwner,
 				Step: "sign in as root and register a passkey or hardware TOTP token (phishing-resistant, for IAM.6)"})
 		case audit.CtlHardwareMFA:
-			if len(r.MFADevices) > 0 { // with no device at all, IAM.9's step covers it
+			// IAM.6 fails while any virtual device is permitted for root
+			// sign-in, even beside a hardware one.
+			hasHardware := slices.ContainsFunc(r.MFADevices, func(d audit.MFADevice) bool {
+				return d.Kind == audit.MFAHardware || d.Kind == audit.MFAPasskey || d.Kind == audit.MFANotVirtual
+			})
+			switch {
+			case len(r.MFADevices) == 0: // IAM.9's step covers it
+			case hasHardware:
 				ap.Actions = append(ap.Actions, Action{By: ByEmailOwner,
-					Step: "sign in as root and register a passkey or hardware TOTP token beside the virtual device"})
+					Step: "sign in as root and remove the virtual MFA device (a hardware or FIDO device is already registered)"})
+			default:
+				ap.Actions = append(ap.Actions, Action{By: ByEmailOwner,
+					Step: "sign in as root, register a passkey or hardware TOTP token, then remove the virtual MFA device"})
 			}
 		case audit.CtlNotUsedRecently:
 			ap.Actions = append(ap.Actions, Action{By: ByCCoE,
