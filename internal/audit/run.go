@@ -180,7 +180,7 @@ func (r *runner) auditAccount(ctx context.Context, a *Account) {
 		if b := BlockingSCPs(a); len(b) > 0 && a.Method == MethodAssumeRoot {
 			a.Error += fmt.Sprintf(" (a root-deny SCP without the aws:AssumedRoot exemption applies: %s; see %s)", strings.Join(b, ", "), CtlSCPRootSessions)
 		}
-		log.Warn("account not audited", "error", err)
+		log.Debug("account not audited", "error", err)
 		return
 	}
 	a.Root = root

@@ -13,7 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/spf13/cobra"
 
@@ -127,9 +126,9 @@ func runAccountCreate(ctx context.Context, o *accountCreateOptions) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
+		return err
 	}
 	v := mode.NewVendor(cfg, o.logger())
 	plan, err := v.Prepare(ctx, o.req)

@@ -10,7 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/spf13/cobra"
 
@@ -85,9 +84,9 @@ func runAlertTest(ctx context.Context, o *alertTestOptions) error {
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
+		return err
 	}
 	pub, err := alert.Publish(ctx, sns.NewFromConfig(cfg), o.topics, a, nil)
 	werr := writeRows(o.io, format, []string{"TOPIC", "MESSAGE ID"}, len(pub), func(i int) []string {

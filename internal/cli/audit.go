@@ -6,10 +6,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/spf13/cobra"
 
@@ -74,7 +74,42 @@ audited (the others still are).`,
 	return cmd
 }
 
-type exportTarget struct{ kind, path string }
+type exportTarget struct {
+	kind, path string
+	tmp        *os.File // opened beside path before the audit starts
+}
+
+// open creates the temporary file the export is written to, in path's
+// directory, so that a path that cannot be written is known before the audit.
+func (e *exportTarget) open() error {
+	if e.kind == "securityhub" {
+		return nil
+	}
+	if st, err := os.Stat(e.path); err == nil && st.IsDir() {
+		return fmt.Errorf("--export %s=%s: is a directory", e.kind, e.path)
+	}
+	f, err := os.CreateTemp(filepath.Dir(e.path), "."+filepath.Base(e.path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("--export %s=%s: cannot write there: %w", e.kind, e.path, err)
+	}
+	if err := f.Chmod(0o644); err != nil { // what os.Create gave exports before
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("--export %s=%s: %w", e.kind, e.path, err)
+	}
+	e.tmp = f
+	return nil
+}
+
+// closeExports removes the temporary files of exports not written.
+func closeExports(exports []exportTarget) {
+	for _, e := range exports {
+		if e.tmp != nil {
+			e.tmp.Close()
+			os.Remove(e.tmp.Name())
+		}
+	}
+}
 
 func parseExports(vals []string) ([]exportTarget, error) {
 	var out []exportTarget
@@ -87,7 +122,7 @@ func parseExports(vals []string) ([]exportTarget, error) {
 		if !ok || path == "" || (kind != "asff" && kind != "html") {
 			return nil, fmt.Errorf("--export %q: want asff=FILE, html=FILE or securityhub", v)
 		}
-		out = append(out, exportTarget{kind, path})
+		out = append(out, exportTarget{kind: kind, path: path})
 	}
 	return out, nil
 }
@@ -101,9 +136,19 @@ func runAudit(ctx context.Context, o *auditOptions) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	// Export files are opened before the audit, so a bad path fails now,
+	// not after reading 500 accounts; each is renamed into place only once
+	// written whole.
+	for i := range exports {
+		if err := exports[i].open(); err != nil {
+			closeExports(exports)
+			return usageError("%v", err)
+		}
+	}
+	defer closeExports(exports)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
+		return err
 	}
 	region := o.region
 	if region == "" {
@@ -123,10 +168,21 @@ func runAudit(ctx context.Context, o *auditOptions) error {
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
+	if err := ctx.Err(); err != nil {
+		return err // interrupted: an incomplete audit is neither shown nor kept
+	}
+	if !o.noHist {
+		id, path, err := saveAudit(ctx, o.db, rep)
+		if err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		fmt.Fprintf(o.io.Err, "rootguard: recorded as audit %d of organization %s in %s (rootguard audit diff shows what changed)\n", id, rep.Organization.ID, path)
+	}
 	if err := report.Audit(o.io.Out, rep, report.Options{Format: format, Pretty: o.io.OutTTY}); err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("write output: %w", err)}
 	}
-	for _, e := range exports {
+	for i := range exports {
+		e := &exports[i]
 		if e.kind == "securityhub" {
 			res, err := export.ToSecurityHub(ctx, securityhub.NewFromConfig(cfg, func(o *securityhub.Options) { o.Region = region }), report.ASFF(rep, region))
 			fmt.Fprintf(o.io.Err, "rootguard: Security Hub (%s) imported %d findings, refused %d\n", region, res.Imported, len(res.Failed))
@@ -145,13 +201,6 @@ func runAudit(ctx context.Context, o *auditOptions) error {
 			return &exitError{code: ExitError, err: err}
 		}
 	}
-	if !o.noHist {
-		id, path, err := saveAudit(ctx, o.db, rep)
-		if err != nil {
-			return &exitError{code: ExitError, err: err}
-		}
-		fmt.Fprintf(o.io.Err, "rootguard: recorded as audit %d in %s (rootguard audit diff shows what changed)\n", id, path)
-	}
 	report.AuditSummary(o.io.Err, rep)
 	switch {
 	case rep.Summary.Failed > 0:
@@ -162,11 +211,9 @@ func runAudit(ctx context.Context, o *auditOptions) error {
 	return nil
 }
 
-func writeExport(e exportTarget, rep *audit.Report, region string) error {
-	f, err := os.Create(e.path)
-	if err != nil {
-		return fmt.Errorf("export %s: %w", e.kind, err)
-	}
+func writeExport(e *exportTarget, rep *audit.Report, region string) error {
+	f := e.tmp
+	var err error
 	switch e.kind {
 	case "asff":
 		err = report.WriteASFF(f, report.ASFF(rep, region))
@@ -176,9 +223,13 @@ func writeExport(e exportTarget, rep *audit.Report, region string) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = os.Rename(f.Name(), e.path)
+	}
 	if err != nil {
 		return fmt.Errorf("export %s to %s: %w", e.kind, e.path, err)
 	}
+	e.tmp = nil
 	return nil
 }
 

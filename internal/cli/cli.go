@@ -9,7 +9,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -20,6 +23,9 @@ const (
 	ExitError    = 1
 	ExitUsage    = 2
 	ExitFindings = 3
+	// ExitInterrupted is returned when the run was interrupted (Ctrl-C,
+	// SIGTERM), as shells report a process ended by SIGINT.
+	ExitInterrupted = 130
 )
 
 // exitError carries an exit code out of a command.
@@ -69,6 +75,15 @@ func Main(ctx context.Context, args []string, io IO) int {
 		return ExitOK
 	}
 	var ee *exitError
+	if ctx.Err() != nil {
+		// Interrupted: one line, not one per account. A command's own
+		// account of what it left (a run to resume) is kept.
+		if errors.As(err, &ee) && ee.err != nil && !errors.Is(ee.err, context.Canceled) && !errors.Is(ee.err, context.DeadlineExceeded) {
+			fmt.Fprintf(io.Err, "rootguard: %v\n", ee.err)
+		}
+		fmt.Fprintln(io.Err, "rootguard: interrupted")
+		return ExitInterrupted
+	}
 	if errors.As(err, &ee) {
 		if ee.err != nil {
 			fmt.Fprintf(io.Err, "rootguard: %v\n", ee.err)
@@ -128,5 +143,107 @@ Exit codes: 0 ok, 1 error (something could not be read or done),
 	root.AddCommand(newSandboxCmd(io, logger))
 	root.AddCommand(newRootCredsCmd(io, logger))
 	root.AddCommand(newUnlockCmd(io, logger))
+	guardUnknownCommands(root)
 	return root
 }
+
+// guardUnknownCommands makes every command that has subcommands refuse an
+// unknown one as a usage error (exit 2) with a suggestion, instead of
+// printing help and exiting 0: a cron job must not read a typo as success.
+func guardUnknownCommands(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		guardUnknownCommands(c)
+	}
+	inner := cmd.Args
+	if !cmd.HasSubCommands() {
+		if inner != nil {
+			cmd.Args = func(c *cobra.Command, args []string) error {
+				err := inner(c, args)
+				var ee *exitError
+				if err != nil && !errors.As(err, &ee) {
+					return &exitError{code: ExitUsage, err: err}
+				}
+				return err
+			}
+		}
+		return
+	}
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if len(args) > 0 && (inner == nil || c.RunE == nil) {
+			return unknownCommand(c, args[0])
+		}
+		if inner != nil {
+			if err := inner(c, args); err != nil {
+				var ee *exitError
+				if errors.As(err, &ee) {
+					return err
+				}
+				return unknownCommand(c, args[0])
+			}
+		}
+		return nil
+	}
+	if cmd.RunE == nil && cmd.Run == nil {
+		cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	}
+}
+
+// unknownCommand is the usage error for a subcommand name cmd does not have,
+// with the nearest names below cmd (one or two levels down) as suggestions.
+func unknownCommand(cmd *cobra.Command, name string) error {
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2
+	}
+	var near []string
+	for _, s := range cmd.SuggestionsFor(name) {
+		near = append(near, cmd.CommandPath()+" "+s)
+	}
+	if len(near) == 0 {
+		for _, c := range cmd.Commands() {
+			if !c.IsAvailableCommand() {
+				continue
+			}
+			c.SuggestionsMinimumDistance = 2
+			for _, s := range c.SuggestionsFor(name) {
+				near = append(near, c.CommandPath()+" "+s)
+			}
+		}
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", name, cmd.CommandPath())
+	if len(near) > 0 {
+		msg += "; did you mean " + strings.Join(quoteAll(near), " or ") + "?"
+	} else {
+		msg += fmt.Sprintf("; '%s --help' lists its commands", cmd.CommandPath())
+	}
+	return &exitError{code: ExitUsage, err: errors.New(msg)}
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = "'" + s + "'"
+	}
+	return out
+}
+
+// loadAWS loads the SDK's standard configuration and checks, before any
+// call, that it yields credentials: without them the user gets one line
+// saying how to provide them, not the last provider's error.
+func loadAWS(ctx context.Context, optFns ...func(*config.LoadOptions) error) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, optFns...)
+	if err != nil {
+		return aws.Config{}, &exitError{code: ExitUsage, err: fmt.Errorf("load AWS configuration: %w", err)}
+	}
+	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
+		if ctx.Err() != nil {
+			return aws.Config{}, ctx.Err()
+		}
+		slog.Default().Debug("no credentials", "err", err)
+		return aws.Config{}, &exitError{code: ExitError, err: ErrNoCredentials}
+	}
+	return cfg, nil
+}
+
+// ErrNoCredentials says how to give rootguard AWS credentials.
+var ErrNoCredentials = errors.New("no AWS credentials found: set AWS_PROFILE to a profile that has them (aws configure, aws sso login), " +
+	"or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for the local sandbox, source the file 'rootguard sandbox --env-file FILE' writes")

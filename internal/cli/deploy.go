@@ -185,9 +185,9 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 	if opts.cfg.AuditAccountID == "" || len(opts.cfg.OUs) == 0 || opts.cfg.CodeBucket == "" || opts.cfg.CodeKey == "" {
 		return usageError("--audit-account, --ou, --code-bucket and --code-key are required")
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
+		return err
 	}
 	c := opts.cfg
 	if c.HomeRegion == "" {

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/spf13/cobra"
 
@@ -148,9 +147,9 @@ type loadedAudit struct {
 
 func loadAudit(ctx context.Context, o *modeOptions) (*loadedAudit, error) {
 	if o.audit {
-		cfg, err := config.LoadDefaultConfig(ctx)
+		cfg, err := loadAWS(ctx)
 		if err != nil {
-			return nil, &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
+			return nil, err
 		}
 		opts := audit.Options{Logger: o.logger()}
 		if o.io.ErrTTY {
@@ -199,9 +198,9 @@ func loadPolicy(ctx context.Context, o *modeOptions, required bool) (*mode.Polic
 	}
 	var paths mode.OUPaths
 	if ids := c.OUIDs(); len(ids) > 0 {
-		cfg, err := config.LoadDefaultConfig(ctx)
+		cfg, err := loadAWS(ctx)
 		if err != nil {
-			return nil, &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
+			return nil, err
 		}
 		tree, err := mode.ReadTree(ctx, organizations.NewFromConfig(cfg))
 		if err != nil {

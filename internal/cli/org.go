@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 
 	"github.com/rootguard/rootguard/internal/org"
@@ -39,9 +38,9 @@ Exit 0: centralized root access is fully enabled and nothing blocks it; 3: not.`
 			if output != "table" && output != "json" {
 				return usageError("--output %q: want table or json", output)
 			}
-			cfg, err := config.LoadDefaultConfig(cmd.Context())
+			cfg, err := loadAWS(cmd.Context())
 			if err != nil {
-				return &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
+				return err
 			}
 			st, err := org.ReadStatus(cmd.Context(), org.NewClients(cfg))
 			if err != nil {
@@ -114,9 +113,9 @@ terminal it asks before applying.`,
 				return usageError("--output %q: want table or json", output)
 			}
 			ctx := cmd.Context()
-			cfg, err := config.LoadDefaultConfig(ctx)
+			cfg, err := loadAWS(ctx)
 			if err != nil {
-				return &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
+				return err
 			}
 			c := org.NewClients(cfg)
 			opts := org.EnableOptions{DelegatedAdmin: delegated}

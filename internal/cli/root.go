@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -221,9 +220,9 @@ func runChange(ctx context.Context, o *changeOptions, planOnly bool) error {
 	if o.workers < 1 || o.rate <= 0 {
 		return usageError("--workers and --assume-root-rate must be positive")
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
+		return err
 	}
 	var p *remediate.Plan
 	if o.kind == remediate.KindAllowRecovery {
@@ -234,6 +233,9 @@ func runChange(ctx context.Context, o *changeOptions, planOnly bool) error {
 		p, err = remediate.PlanDeleteCredentials(ctx, cfg, o.sel, o.force, opts)
 	}
 	o.endProgress()
+	if ctx.Err() != nil {
+		return ctx.Err() // interrupted: a partial plan is neither written nor offered
+	}
 	var te *remediate.TargetError
 	if errors.As(err, &te) {
 		return usageError("%v", err)
@@ -346,9 +348,9 @@ func runApplyFile(ctx context.Context, o *changeOptions, file string) error {
 			}
 		}
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
+		return err
 	}
 	var out *remediate.Outcome
 	if file != "" {

@@ -11,7 +11,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 
 	"github.com/rootguard/rootguard/internal/remediate"
@@ -97,9 +96,9 @@ func runUnlockFind(ctx context.Context, o *unlockFindOptions) error {
 	if o.workers < 1 || o.rate <= 0 {
 		return usageError("--workers and --assume-root-rate must be positive")
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
+		return err
 	}
 	opts := remediate.UnlockOptions{
 		Options:     remediate.Options{Workers: o.workers, AssumeRootRate: o.rate, Logger: o.logger()},
@@ -220,9 +219,9 @@ func runUnlock(ctx context.Context, o *unlockOptions) error {
 			return usageError("--policy %s is empty (leave --policy out to delete the policy)", o.policy)
 		}
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := loadAWS(ctx)
 	if err != nil {
-		return &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
+		return err
 	}
 	opts := remediate.UnlockOptions{Options: remediate.Options{Logger: o.logger()}, S3PathStyle: o.pathStyle}
 	p, err := remediate.PlanUnlock(ctx, cfg, t, opts)

@@ -342,7 +342,7 @@ func (e *executor) account(ctx context.Context, ap *AccountPlan) Result {
 		res.Status, res.Error = StatusInterrupted, fmt.Sprintf("account %s: %v", ap.Account, err)
 	default:
 		res.Status, res.Error = StatusFailed, fmt.Sprintf("account %s: %v", ap.Account, err)
-		log.Warn("account failed", "error", err)
+		log.Debug("account failed", "error", err)
 	}
 	return res
 }

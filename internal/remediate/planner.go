@@ -130,7 +130,7 @@ func (c *client) readAll(ctx context.Context, p *Plan, decide func(context.Conte
 		if err != nil {
 			ap.Action, ap.Error = ActionError, fmt.Sprintf("account %s: %v", ap.Account, err)
 			ap.Reason = "could not read the root user"
-			log.Warn("account not read", "error", err)
+			log.Debug("account not read", "error", err)
 		} else {
 			decide(ctx, ap, CheckInput{Account: ap.Account, Current: cr, IAM: iamc, Now: c.opts.Now()})
 			log.Debug("account planned", "action", ap.Action)
