@@ -145,7 +145,7 @@ Exit 0: done (or nothing to do); 1: a step failed.`
 	f.StringSliceVar(&c.OUs, "ou", nil, "OUs (or the root r-...) whose accounts get the member stack, comma-separated (required)")
 	f.StringVar(&c.Language, "language", "en", "alert language: en, ja or both")
 	f.StringVar(&c.AlarmTopicARN, "alarm-topic", "", "SNS topic for the CloudWatch alarms (default: the alert topic)")
-	f.StringVar(&c.CodeBucket, "code-bucket", "", "S3 bucket of the Lambda function's zip (required)")
+	f.StringVar(&c.CodeBucket, "code-bucket", "", "S3 bucket of the Lambda function's zip, in the home region (required)")
 	f.StringVar(&c.CodeKey, "code-key", "", "S3 key of the Lambda function's zip (required)")
 	f.StringVar(&c.EventBusName, "event-bus-name", deploy.DefaultEventBusName, "name of the Audit account's event bus")
 	f.StringVar(&opts.auditProfile, "audit-profile", "", "AWS profile with credentials in the Audit account")

@@ -323,11 +323,74 @@ func forwarderTemplate(desc string, patterns []detect.Pattern) *cloudformation.T
 			Condition: map[string]map[string]any{"ArnEquals": {"aws:SourceArn": ruleARNs}},
 		}),
 	}
+	forwarderAlarms(t, ids)
 	t.Outputs = cloudformation.Outputs{
 		"DeadLetterQueueUrl": {Value: ref("DeadLetterQueue"), Description: str("Events EventBridge could not deliver to the Audit account's bus")},
 	}
 	return t
 }
+
+// forwarderAlarms adds a forwarder stack's alarms, so that a pipeline that
+// went silent is seen: one on the rules' FailedInvocations (AWS/Events,
+// dimension RuleName: "the number of invocations that failed permanently",
+// sent only when not zero, hence notBreaching when missing), summed over
+// the rules by metric math in one alarm, and one on the dead-letter queue's
+// depth. They notify the optional AlarmTopicArn, an SNS topic in the same
+// Region that lets cloudwatch.amazonaws.com publish; without it the alarms
+// only change state, in this account's CloudWatch.
+func forwarderAlarms(t *cloudformation.Template, rules []string) {
+	t.Parameters[ParamAlarmTopicARN] = cloudformation.Parameter{Type: "String", Default: "",
+		Description:    str("An SNS topic in this Region the forwarding alarms notify; empty for none (the alarms then only change state)."),
+		AllowedPattern: str(alarmTopicPattern)}
+	t.Conditions = map[string]any{"HasAlarmTopic": hasAlarmTopic}
+	actions := []string{cloudformation.If("HasAlarmTopic", ref(ParamAlarmTopicARN), ref("AWS::NoValue"))}
+	var metrics []cloudwatch.Alarm_MetricDataQuery
+	var mids []string
+	for i, id := range rules {
+		mid := fmt.Sprintf("failed%d", i+1)
+		mids = append(mids, mid)
+		metrics = append(metrics, cloudwatch.Alarm_MetricDataQuery{
+			Id: mid, Label: str("FailedInvocations of " + id), ReturnData: boolean(false),
+			MetricStat: &cloudwatch.Alarm_MetricStat{
+				Metric: &cloudwatch.Alarm_Metric{Namespace: str("AWS/Events"), MetricName: str("FailedInvocations"),
+					Dimensions: []cloudwatch.Alarm_Dimension{{Name: "RuleName", Value: ref(id)}}},
+				Period: 300, Stat: "Sum",
+			},
+		})
+	}
+	metrics = append(metrics, cloudwatch.Alarm_MetricDataQuery{
+		Id: "failed", Label: str("FailedInvocations of the forwarding rules"), ReturnData: boolean(true),
+		Expression: str("SUM([" + strings.Join(mids, ",") + "])"),
+	})
+	t.Resources["ForwardingFailedAlarm"] = &cloudwatch.Alarm{
+		AlarmDescription:   str("rootguard: events failed to reach the Audit account's event bus; root-user activity may go unalerted"),
+		Metrics:            metrics,
+		EvaluationPeriods:  1,
+		Threshold:          float(1),
+		ComparisonOperator: "GreaterThanOrEqualToThreshold",
+		TreatMissingData:   str("notBreaching"),
+		AlarmActions:       actions,
+	}
+	t.Resources["DeadLetterQueueAlarm"] = &cloudwatch.Alarm{
+		AlarmDescription:   str("rootguard: events wait in this stack's dead-letter queue; they did not reach the Audit account"),
+		Namespace:          str("AWS/SQS"),
+		MetricName:         str("ApproximateNumberOfMessagesVisible"),
+		Dimensions:         []cloudwatch.Alarm_Dimension{{Name: "QueueName", Value: getAtt("DeadLetterQueue", "QueueName")}},
+		Statistic:          str("Maximum"),
+		Period:             integer(300),
+		EvaluationPeriods:  1,
+		Threshold:          float(1),
+		ComparisonOperator: "GreaterThanOrEqualToThreshold",
+		TreatMissingData:   str("notBreaching"),
+		AlarmActions:       actions,
+	}
+}
+
+// alarmTopicPattern admits an SNS topic ARN or nothing.
+const alarmTopicPattern = `^(arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256})?$`
+
+// hasAlarmTopic is the condition HasAlarmTopic: AlarmTopicArn is set.
+var hasAlarmTopic = map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": ParamAlarmTopicARN}, ""}}}}
 
 // auditTemplate builds the Audit account's stack: the bus, its rules, the
 // Lambda function and what it writes to.
@@ -343,13 +406,11 @@ func auditTemplate() *cloudformation.Template {
 			Description: str("The language of the alerts: en, ja, or both.")},
 		ParamAlarmTopicARN: {Type: "String", Default: "",
 			Description:    str("The SNS topic the CloudWatch alarms notify; empty for the rootguard alert topic."),
-			AllowedPattern: str(`^(arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256})?$`)},
-		ParamCodeBucket: {Type: "String", MinLength: integer(3), Description: str("The S3 bucket holding the Lambda function's zip (a bootstrap for provided.al2023, arm64).")},
+			AllowedPattern: str(alarmTopicPattern)},
+		ParamCodeBucket: {Type: "String", MinLength: integer(3), Description: str("The S3 bucket holding the Lambda function's zip (a bootstrap for provided.al2023, arm64), in this stack's Region.")},
 		ParamCodeKey:    {Type: "String", MinLength: integer(1), Description: str("The S3 key of the Lambda function's zip.")},
 	}
-	t.Conditions = map[string]any{
-		"HasAlarmTopic": map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]any{"Ref": ParamAlarmTopicARN}, ""}}}},
-	}
+	t.Conditions = map[string]any{"HasAlarmTopic": hasAlarmTopic}
 
 	t.Resources["EventBus"] = &events.EventBus{Name: ref(ParamEventBusName)}
 	t.Resources["EventBusPolicy"] = &events.EventBusPolicy{
@@ -573,9 +634,21 @@ func lambdaRule(bus string, p detect.Pattern, where string) *events.Rule {
 }
 
 // keyPolicy lets the account administer the key (each action named) and
-// read the dead-letter queue through SQS, the function use it for the
-// topic and the queue, and EventBridge and CloudWatch use it to write to
-// them from this account.
+// read the dead-letter queue through SQS, every principal of the account
+// publish to the topic through SNS, the function use it for the topic and
+// the queue, and EventBridge and CloudWatch use it to write to them from
+// this account.
+//
+// Publishing to a topic encrypted with a customer managed key needs
+// kms:GenerateDataKey and kms:Decrypt on the key for the publisher ("Allow
+// a user to send messages to a topic with SSE", Amazon SNS Developer Guide,
+// sns-key-management), and IAM cannot grant key use the key policy does
+// not allow. The statement is the shape of the AWS managed key aws/sns:
+// any principal whose own policies allow sns:Publish on the topic, in this
+// account (kms:CallerAccount), and only through SNS in this Region
+// (kms:ViaService, "sns.<region>.amazonaws.com", AWS KMS Developer Guide,
+// conditions-kms-via-service). It is what lets `rootguard alert test`, run
+// with an operator's credentials in the Audit account, publish.
 func keyPolicy() policyDocument {
 	account := map[string]any{"AWS": sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")}
 	thisAccount := map[string]map[string]any{"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}}
@@ -589,6 +662,12 @@ func keyPolicy() policyDocument {
 		statement{Sid: "AccountReadsDeadLettersThroughSQS", Effect: "Allow", Principal: account, Resource: "*",
 			Action:    []string{"kms:Decrypt"},
 			Condition: map[string]map[string]any{"StringEquals": {"kms:ViaService": sub("sqs.${AWS::Region}.amazonaws.com")}}},
+		statement{Sid: "AccountPublishesThroughSNS", Effect: "Allow", Principal: map[string]any{"AWS": "*"}, Resource: "*",
+			Action: []string{"kms:Decrypt", "kms:GenerateDataKey"},
+			Condition: map[string]map[string]any{"StringEquals": {
+				"kms:CallerAccount": ref("AWS::AccountId"),
+				"kms:ViaService":    sub("sns.${AWS::Region}.amazonaws.com"),
+			}}},
 		statement{Sid: "FunctionUsesKey", Effect: "Allow", Resource: "*",
 			Principal: map[string]any{"AWS": getAtt("FunctionRole", "Arn")},
 			Action:    []string{"kms:Decrypt", "kms:GenerateDataKey"}},

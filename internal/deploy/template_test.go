@@ -389,3 +389,77 @@ func TestFlushSchedule(t *testing.T) {
 		t.Error("the schedule may not invoke the function")
 	}
 }
+
+// TestKeyPolicyLetsAccountPublishThroughSNS: publishing to the encrypted
+// topic needs kms:GenerateDataKey and kms:Decrypt for the publisher, which
+// only the key policy can allow ("IAM cannot grant key use the key policy
+// does not allow"). The Audit account's principals get them through SNS in
+// this Region only, as the AWS managed key aws/sns allows them.
+func TestKeyPolicyLetsAccountPublishThroughSNS(t *testing.T) {
+	key := properties(resources(rendered(t)[AuditTemplate])["Key"])
+	var found map[string]any
+	for _, s := range key["KeyPolicy"].(map[string]any)["Statement"].([]any) {
+		if m := s.(map[string]any); m["Sid"] == "AccountPublishesThroughSNS" {
+			found = m
+		}
+	}
+	if found == nil {
+		t.Fatal("no AccountPublishesThroughSNS statement in the key policy")
+	}
+	got := mustJSON(t, found)
+	want := `{"Action":["kms:Decrypt","kms:GenerateDataKey"],"Condition":{"StringEquals":{"kms:CallerAccount":{"Ref":"AWS::AccountId"},"kms:ViaService":{"Fn::Sub":"sns.${AWS::Region}.amazonaws.com"}}},"Effect":"Allow","Principal":{"AWS":"*"},"Resource":"*","Sid":"AccountPublishesThroughSNS"}`
+	if got != want {
+		t.Errorf("AccountPublishesThroughSNS:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestForwarderAlarms: every forwarder stack alarms on its rules'
+// FailedInvocations (every rule, summed) and on its dead-letter queue.
+func TestForwarderAlarms(t *testing.T) {
+	all := rendered(t)
+	for _, name := range []string{MemberTemplate, ManagementTemplate, AuditRegionTemplate} {
+		res := resources(all[name])
+		var rules []string
+		for id, r := range res {
+			if r["Type"] == "AWS::Events::Rule" {
+				rules = append(rules, id)
+			}
+		}
+		fa := properties(res["ForwardingFailedAlarm"])
+		if fa == nil {
+			t.Fatalf("%s: no ForwardingFailedAlarm", name)
+		}
+		metrics, _ := fa["Metrics"].([]any)
+		var watched []string
+		sums := 0
+		for _, m := range metrics {
+			q := m.(map[string]any)
+			if e, ok := q["Expression"].(string); ok {
+				sums++
+				if q["ReturnData"] != true || !strings.HasPrefix(e, "SUM([") {
+					t.Errorf("%s: expression %v", name, q)
+				}
+				continue
+			}
+			st := q["MetricStat"].(map[string]any)
+			mt := st["Metric"].(map[string]any)
+			if mt["Namespace"] != "AWS/Events" || mt["MetricName"] != "FailedInvocations" || q["ReturnData"] != false {
+				t.Errorf("%s: metric %v", name, q)
+			}
+			dims := mt["Dimensions"].([]any)
+			watched = append(watched, dims[0].(map[string]any)["Value"].(map[string]any)["Ref"].(string))
+		}
+		slices.Sort(rules)
+		slices.Sort(watched)
+		if sums != 1 || !slices.Equal(rules, watched) {
+			t.Errorf("%s: alarm watches %q (and %d sums), want every rule %q", name, watched, sums, rules)
+		}
+		dq := mustJSON(t, properties(res["DeadLetterQueueAlarm"]))
+		if !strings.Contains(dq, `"MetricName":"ApproximateNumberOfMessagesVisible"`) || !strings.Contains(dq, `"Fn::GetAtt":["DeadLetterQueue","QueueName"]`) {
+			t.Errorf("%s: DeadLetterQueueAlarm %s", name, dq)
+		}
+		if !strings.Contains(dq, `"AlarmActions":[{"Fn::If":["HasAlarmTopic",{"Ref":"AlarmTopicArn"},{"Ref":"AWS::NoValue"}]}]`) {
+			t.Errorf("%s: DeadLetterQueueAlarm actions %s", name, dq)
+		}
+	}
+}
