@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/rootguard/rootguard/internal/detect"
 )
@@ -69,11 +71,25 @@ func classify(ev *Event) (f detect.Finding, ok bool, err error) {
 	return f, ok, err
 }
 
-// deliveryID names an event for de-duplication: the CloudTrail eventID or
-// the GuardDuty finding id — the same in every redelivery and every copy
-// of the event — else the EventBridge event id, else a hash of the detail.
+// deliveryID names an event for de-duplication: the CloudTrail eventID,
+// or the GuardDuty finding id with its occurrence count — the same in
+// every redelivery and every copy of the event — else the EventBridge
+// event id, else a hash of the detail.
+//
+// A GuardDuty finding that occurs again keeps its id: "for every finding
+// with a unique finding ID, GuardDuty aggregates all subsequent
+// occurrences of a particular finding that take place in 6-hour intervals
+// into a single event" (GuardDuty User Guide, "Notifications for
+// subsequent finding occurrences"), with service.count raised and a new
+// updatedAt. Keyed on the id alone, that repeat occurrence would be taken
+// for a redelivery and never alerted. So the key is the id plus
+// service.count ("#count=N"); a finding without a count is keyed on its
+// updatedAt instead. An update that raises neither (the same occurrence
+// delivered again) stays a duplicate.
 func deliveryID(ev *Event, f *detect.Finding) string {
 	switch {
+	case f.EventID != "" && f.GuardDuty != nil:
+		return guardDutyDeliveryID(f)
 	case f.EventID != "":
 		return f.EventID
 	case ev.ID != "":
@@ -81,4 +97,15 @@ func deliveryID(ev *Event, f *detect.Finding) string {
 	}
 	sum := sha256.Sum256(ev.Detail)
 	return "sha256:" + hex.EncodeToString(sum[:16])
+}
+
+// guardDutyDeliveryID keys one occurrence of a GuardDuty finding.
+func guardDutyDeliveryID(f *detect.Finding) string {
+	switch g := f.GuardDuty; {
+	case g.Count > 0:
+		return f.EventID + "#count=" + strconv.Itoa(g.Count)
+	case !g.UpdatedAt.IsZero():
+		return f.EventID + "#updated=" + g.UpdatedAt.UTC().Format(time.RFC3339Nano)
+	}
+	return f.EventID
 }

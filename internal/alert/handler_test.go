@@ -2,6 +2,7 @@ package alert_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -386,4 +387,71 @@ func TestDynamoDBFailureAfterPublish(t *testing.T) {
 	if res := e.handle(raw); res.Outcome != alert.Duplicate {
 		t.Errorf("redelivery: %+v", res)
 	}
+}
+
+// TestGuardDutyRepeatOccurrenceAlertsAgain: GuardDuty reports a finding
+// that occurs again under the same id, with service.count raised and a
+// later updatedAt ("for every finding with a unique finding ID, GuardDuty
+// aggregates all subsequent occurrences of a particular finding that take
+// place in 6-hour intervals into a single event", GuardDuty User Guide).
+// That update is a new occurrence and alerts, once; a redelivery of either
+// occurrence, under any EventBridge id, alerts nothing.
+func TestGuardDutyRepeatOccurrenceAlertsAgain(t *testing.T) {
+	e := newEnv(t, nil)
+	first := event(t, "guardduty_root")
+	repeat := guardDutyUpdate(t, first, "eb-gd-update", 5, "2026-10-08T07:19:30.000Z")
+	steps := []struct {
+		name  string
+		raw   []byte
+		want  alert.Outcome
+		count int
+	}{
+		{"first occurrence", first, alert.Alerted, 3},
+		{"first occurrence redelivered", withIDs(t, first, "eb-gd-copy", ""), alert.Duplicate, 3},
+		{"repeat occurrence", repeat, alert.Alerted, 5},
+		{"repeat occurrence redelivered", repeat, alert.Duplicate, 5},
+		{"repeat occurrence under another envelope", withIDs(t, repeat, "eb-gd-update-copy", ""), alert.Duplicate, 5},
+		{"first occurrence redelivered late", first, alert.Duplicate, 3},
+	}
+	for _, s := range steps {
+		res := e.handle(s.raw)
+		if res.Outcome != s.want {
+			t.Errorf("%s: outcome %q, want %q (%+v)", s.name, res.Outcome, s.want, res)
+		}
+		main, _ := e.messages()
+		if s.want != alert.Alerted {
+			if len(main) != 0 {
+				t.Errorf("%s: %d messages, want none", s.name, len(main))
+			}
+			continue
+		}
+		m := one(t, s.name, main)
+		if m.Attributes["category"] != "guardduty-root-credential-usage" {
+			t.Errorf("%s: attributes %v", s.name, m.Attributes)
+		}
+	}
+	if c := e.h.Counts(); c.Alerted != 2 || c.Duplicates != 4 {
+		t.Errorf("counts %+v, want 2 alerted and 4 duplicates", c)
+	}
+}
+
+// guardDutyUpdate returns a GuardDuty event for the same finding (same
+// id) with service.count and updatedAt raised, under a new EventBridge id.
+func guardDutyUpdate(t *testing.T, raw []byte, envelopeID string, count int, updatedAt string) []byte {
+	t.Helper()
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["id"] = envelopeID
+	d := ev["detail"].(map[string]any)
+	d["updatedAt"] = updatedAt
+	svc := d["service"].(map[string]any)
+	svc["count"] = count
+	svc["eventLastSeen"] = updatedAt
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

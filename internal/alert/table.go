@@ -61,8 +61,9 @@ type DynamoDB interface {
 //	approval-id#<id>       -                    the same approval by id: keeps ids unique
 //	                                            and lets revoke find it
 //
-// <eventId> is the CloudTrail eventID or the GuardDuty finding id, else
-// the EventBridge event id. The open summaries share one partition so the
+// <eventId> is the CloudTrail eventID or the GuardDuty finding id with
+// its occurrence ("<id>#count=N", see deliveryID), else the EventBridge
+// event id. The open summaries share one partition so the
 // scheduled flush finds them with one Query; there are few at a time.
 type Table struct {
 	db   DynamoDB
