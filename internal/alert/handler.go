@@ -261,7 +261,7 @@ func (h *Handler) deliver(ctx context.Context, d *delivery, f *detect.Finding, r
 	if at.IsZero() {
 		at = now
 	}
-	appr, err := h.table.FindApproval(ctx, account, at)
+	appr, _, err := h.table.FindApproval(ctx, Lookup{Account: account, At: at})
 	if err != nil {
 		return "", nil, err
 	}

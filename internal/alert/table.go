@@ -54,12 +54,20 @@ type DynamoDB interface {
 //	summary                <account>#<session>  a session's actions not alerted one by one,
 //	                                            waiting for its summary: findings (a map
 //	                                            event id -> finding JSON), first, last
-//	approval#<account>     <until>#<id>         an approval window; <until> is RFC 3339 UTC
-//	                                            to the second, so a Query on sk >= <time>
-//	                                            reads only the account's windows that have
-//	                                            not ended; kept until+90 days
-//	approval-id#<id>       -                    the same approval by id: keeps ids unique
-//	                                            and lets revoke find it
+//	approval#<account>     <until>#<id>         an approval's window, written once; <until>
+//	                                            is RFC 3339 UTC to the second, so a Query on
+//	                                            sk >= <time> reads only the account's windows
+//	                                            that have not ended; kept until+90 days
+//	approval-id#<id>       -                    the approval's request by id, written once
+//	                                            (keeps ids unique)
+//	approval-id#<id>       h#<seq>              its history: one item per state change
+//	                                            (requested, approved, denied, revoked,
+//	                                            granted, used, declared) with who and when,
+//	                                            each written once with a condition that the
+//	                                            number is free, so nothing is overwritten and
+//	                                            two racing decisions cannot both land
+//	approval-key#<akid>    -                    a root session's access key -> the approval
+//	                                            it was opened under (root session)
 //
 // <eventId> is the CloudTrail eventID or the GuardDuty finding id with
 // its occurrence ("<id>#count=N", see deliveryID), else the EventBridge

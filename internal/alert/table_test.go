@@ -2,6 +2,8 @@ package alert
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,7 +100,7 @@ func TestApprovalsTable(t *testing.T) {
 	}
 	find := func(account string, at time.Duration) string {
 		t.Helper()
-		a, err := tb.FindApproval(ctx, account, day.Add(at))
+		a, _, err := tb.FindApproval(ctx, Lookup{Account: account, At: day.Add(at)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,5 +146,132 @@ func TestApprovalsTable(t *testing.T) {
 	one, err := tb.Approvals(ctx, "444444444444")
 	if err != nil || len(one) != 1 || one[0].Reason != "change CHG-4" || !one[0].GrantedAt.Equal(day) {
 		t.Errorf("approvals of 444444444444: %+v, %v", one, err)
+	}
+}
+
+// TestApprovalHistory: a request is decided once, by a configured
+// approver who is not the requester; racing decisions land one; every
+// change is a new history item; lookups match account, task, principal
+// and time, and name the approval a late session missed.
+func TestApprovalHistory(t *testing.T) {
+	tb := newTestTable(t)
+	ctx := t.Context()
+	now := time.Date(2026, 10, 8, 1, 0, 0, 0, time.UTC)
+	const (
+		alice = "arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_Operator_0123/alice@example.com"
+		bob   = "arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_SecurityApprover_4567/bob@example.com"
+		dave  = "arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_SecurityApprover_4567/dave@example.com"
+	)
+	approvers, err := approval.ParseApprovers([]string{"arn:aws:sts::*:assumed-role/AWSReservedSSO_SecurityApprover_*/*"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := approval.Approval{ID: "R-1", Account: "333333333333", Task: approval.TaskS3Unlock, From: now, Until: now.Add(time.Hour),
+		Requester: alice, Reason: "INC-4711"}
+	a, err := tb.Request(ctx, req, now)
+	if err != nil || a.Status(now) != StatusPending {
+		t.Fatalf("request: %+v, %v", a, err)
+	}
+	if _, err := tb.Request(ctx, req, now); err == nil {
+		t.Error("a second request under the same id was stored")
+	}
+	look := func(task approval.Task, principal string, at time.Time) (string, string) {
+		t.Helper()
+		c, m, err := tb.FindApproval(ctx, Lookup{Account: "333333333333", Task: task, Principal: principal, At: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cs, ms string
+		if c != nil {
+			cs = c.ID
+		}
+		if m != nil {
+			ms = m.ID
+		}
+		return cs, ms
+	}
+	if c, _ := look(approval.TaskS3Unlock, alice, now.Add(time.Minute)); c != "" {
+		t.Error("a pending request covers a session")
+	}
+	var de *DecisionError
+	if _, err := tb.Decide(ctx, "R-1", "arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_SecurityApprover_4567/alice@example.com", approvers, true, "", now); !errors.As(err, &de) {
+		t.Errorf("self-approval through another permission set: %v", err)
+	}
+	if _, err := tb.Decide(ctx, "R-1", bob, nil, true, "", now); !errors.As(err, &de) {
+		t.Errorf("approval with no approvers configured: %v", err)
+	}
+
+	// bob and dave approve at once: one lands, the other sees it decided.
+	errs := make(chan error, 2)
+	for _, by := range []string{bob, dave} {
+		go func() {
+			_, err := tb.Decide(ctx, "R-1", by, approvers, true, "", now.Add(time.Minute))
+			errs <- err
+		}()
+	}
+	var ok, refused int
+	for range 2 {
+		var se *StateError
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.As(err, &se):
+			refused++
+		default:
+			t.Errorf("racing decision: %v", err)
+		}
+	}
+	if ok != 1 || refused != 1 {
+		t.Fatalf("racing decisions: %d landed, %d refused", ok, refused)
+	}
+	got, err := tb.GetApproval(ctx, "R-1")
+	if err != nil || len(got.History) != 2 || got.History[0].Event != EventRequested || got.History[0].By != alice {
+		t.Fatalf("history after the race: %+v, %v", got, err)
+	}
+	if got.Status(now.Add(2*time.Minute)) != StatusActive || (got.ApprovedBy != bob && got.ApprovedBy != dave) {
+		t.Fatalf("after the race: %s, approved by %q", got.Status(now.Add(2*time.Minute)), got.ApprovedBy)
+	}
+	at := now.Add(10 * time.Minute)
+	tests := []struct {
+		task      approval.Task
+		principal string
+		at        time.Time
+		covering  string
+		missed    string
+	}{
+		{approval.TaskS3Unlock, alice, at, "R-1", ""},
+		{approval.TaskS3Unlock, "", at, "R-1", ""},
+		{approval.TaskS3Unlock, "arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_Operator_0123/carol@example.com", at, "", ""},
+		{approval.TaskDeleteCredentials, alice, at, "", ""},
+		{approval.TaskS3Unlock, alice, now.Add(61 * time.Minute), "", "R-1"}, // after the window: missed
+	}
+	for _, tt := range tests {
+		if c, m := look(tt.task, tt.principal, tt.at); c != tt.covering || m != tt.missed {
+			t.Errorf("look(%s, %s, %s) = %q, %q; want %q, %q", tt.task, tt.principal, tt.at, c, m, tt.covering, tt.missed)
+		}
+	}
+	if err := tb.RecordUse(ctx, "R-1", "ASIAEXAMPLESESSION01", alice, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.RecordUse(ctx, "R-1", "ASIAEXAMPLESESSION01", alice, at); err != nil {
+		t.Fatalf("recording the same session again: %v", err)
+	}
+	byKey, err := tb.ApprovalByKey(ctx, "ASIAEXAMPLESESSION01")
+	if err != nil || byKey == nil || byKey.ID != "R-1" || byKey.Status(at) != StatusUsed || len(byKey.Sessions) != 1 {
+		t.Fatalf("by key: %+v, %v", byKey, err)
+	}
+	if _, err := tb.RevokeApproval(ctx, "R-1", bob, at.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = tb.GetApproval(ctx, "R-1")
+	var events []string
+	for _, ev := range got.History {
+		events = append(events, fmt.Sprintf("%d:%s", ev.Seq, ev.Event))
+	}
+	if strings.Join(events, " ") != "1:requested 2:approved 3:used 4:revoked" || got.Status(at) != StatusRevoked {
+		t.Errorf("history %v, status %s", events, got.Status(at))
+	}
+	if c, _ := look(approval.TaskS3Unlock, alice, at.Add(2*time.Minute)); c != "" {
+		t.Error("a revoked approval still covers")
 	}
 }

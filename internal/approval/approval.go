@@ -18,8 +18,11 @@ import (
 
 // Approval allows root use in one account during one window.
 type Approval struct {
-	ID        string    `yaml:"id" json:"id"`
-	Account   string    `yaml:"account" json:"account"`
+	ID      string `yaml:"id" json:"id"`
+	Account string `yaml:"account" json:"account"`
+	// Task is what the approval allows; empty (approvals written before
+	// tasks, or kept in a file) allows every task.
+	Task      Task      `yaml:"task,omitempty" json:"task,omitempty"`
 	From      time.Time `yaml:"from" json:"from"`
 	Until     time.Time `yaml:"until" json:"until"`
 	Requester string    `yaml:"requester" json:"requester"`
@@ -32,6 +35,10 @@ type Approval struct {
 func (a *Approval) Covers(account string, t time.Time) bool {
 	return a.Account == account && !t.Before(a.From) && !t.After(a.Until)
 }
+
+// Allows reports whether the approval allows task: its own task, or any
+// task when it names none.
+func (a *Approval) Allows(task Task) bool { return a.Task == "" || a.Task == task }
 
 // Set is a validated list of approvals.
 type Set struct {
@@ -128,6 +135,11 @@ func Parse(b []byte) (*Set, error) {
 		}
 		if !accountRE.MatchString(a.Account) {
 			bad("account", fmt.Sprintf("%q is not a 12-digit account id (quote it in YAML)", a.Account))
+		}
+		if a.Task != "" {
+			if _, err := ParseTask(string(a.Task)); err != nil {
+				bad("task", err.Error())
+			}
 		}
 		if a.From.IsZero() {
 			bad("from", "missing (an RFC 3339 time)")

@@ -95,3 +95,73 @@ func TestParseErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestApproverPatterns(t *testing.T) {
+	as, err := ParseApprovers([]string{
+		"arn:aws:sts::*:assumed-role/AWSReservedSSO_SecurityApprover_*/*",
+		"arn:aws:iam::111111111111:user/ccoe-lead",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		arn  string
+		want bool
+	}{
+		{"arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_SecurityApprover_fedcba9876543210/bob@example.com", true},
+		{"arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_Operator_0123/bob@example.com", false},
+		{"arn:aws:sts::222222222222:assumed-role/awsreservedsso_securityapprover_x/bob", false}, // ArnLike is case-sensitive
+		{"arn:aws:iam::111111111111:user/ccoe-lead", true},
+		{"arn:aws:iam::111111111111:user/ccoe-lead2", false},
+		{"arn:aws:iam::111111111111:role/AWSReservedSSO_SecurityApprover_x", false}, // a role, not a session of it
+	}
+	for _, tt := range tests {
+		if _, got := as.Match(tt.arn); got != tt.want {
+			t.Errorf("Match(%s) = %v, want %v", tt.arn, got, tt.want)
+		}
+	}
+	for _, bad := range []string{"ccoe-lead", "arn:aws:sts::*:*", "arn:aws:s3:::bucket", "arn:aws:iam::*:**"} {
+		if _, err := ParsePattern(bad); err == nil {
+			t.Errorf("ParsePattern(%q) accepted", bad)
+		}
+	}
+}
+
+func TestSamePerson(t *testing.T) {
+	const (
+		op  = "arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_Operator_0123/alice@example.com"
+		apr = "arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_SecurityApprover_4567/Alice@Example.com"
+	)
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{op, op, true},
+		{op, apr, true}, // one Identity Center user in two permission sets
+		{op, "arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_SecurityApprover_4567/bob@example.com", false},
+		// Outside Identity Center a session name is chosen by the caller: only the same ARN is the same person.
+		{"arn:aws:sts::222222222222:assumed-role/Ops/alice", "arn:aws:sts::222222222222:assumed-role/Approvers/alice", false},
+		{"arn:aws:iam::111111111111:user/alice", "arn:aws:iam::111111111111:user/ALICE", true},
+		{"arn:aws:iam::111111111111:user/alice", "arn:aws:iam::111111111111:user/bob", false},
+	}
+	for _, tt := range tests {
+		if got := SamePerson(tt.a, tt.b); got != tt.want {
+			t.Errorf("SamePerson(%s, %s) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
+func TestTasks(t *testing.T) {
+	for _, task := range Tasks {
+		got, err := ParseTask(string(task))
+		if err != nil || got != task {
+			t.Errorf("ParseTask(%s) = %q, %v", task, got, err)
+		}
+		if p := task.TaskPolicy(); (p == "") != (task == TaskConsole) || (p != "" && TaskOfPolicy("arn:aws:iam::aws:policy/root-task/"+p) != task) {
+			t.Errorf("%s: task policy %q does not map back", task, p)
+		}
+	}
+	if _, err := ParseTask("root"); err == nil {
+		t.Error("ParseTask(root) accepted")
+	}
+}

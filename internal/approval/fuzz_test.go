@@ -21,3 +21,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParsePattern: a pattern either fails or matches the text it was
+// written as (when that text has no wildcard), and never matches every
+// principal.
+func FuzzParsePattern(f *testing.F) {
+	f.Add("arn:aws:sts::*:assumed-role/AWSReservedSSO_SecurityApprover_*/*")
+	f.Add("arn:aws:iam::111111111111:user/ccoe-lead")
+	f.Add("arn:aws:sts::*:*")
+	f.Add("arn:aws:iam::*:user/a(b)[c]+.")
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParsePattern(s)
+		if err != nil {
+			return
+		}
+		if p.Match("arn:aws:iam::000000000000:user/x-unrelated-principal-7") && p.Match("arn:aws:sts::999999999999:assumed-role/r/s") {
+			t.Fatalf("%q matches unrelated principals of both kinds", s)
+		}
+	})
+}

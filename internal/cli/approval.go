@@ -1,22 +1,28 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
 	"github.com/rootguard/rootguard/internal/alert"
 	"github.com/rootguard/rootguard/internal/approval"
+	"github.com/rootguard/rootguard/internal/notify"
 	"github.com/rootguard/rootguard/internal/report"
 )
 
@@ -28,32 +34,90 @@ type approvalOptions struct {
 	logger func() *slog.Logger
 	table  string
 	output string
+	topics alert.Topics
+	lang   string
+	config string
 	now    func() time.Time
+
+	// set by open
+	aws aws.Config
 }
 
 func newApprovalCmd(io IO, logger func() *slog.Logger) *cobra.Command {
 	o := &approvalOptions{io: io, logger: logger, now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "approval",
-		Short: "Grant, list, revoke and import the approvals the real-time pipeline checks",
-		Long: `Approval manages the approvals that the real-time pipeline (rootguard-lambda)
-reads from its DynamoDB table: an alert about root use in an account during
-an approved window says APPROVED with the approval's id, requester and
-reason; any other says UNAPPROVED.
+		Short: "Request, approve, deny, list and revoke approvals of root use",
+		Long: `Approval governs root use: one principal requests it for one account, one task
+and one window, a second principal approves it, and 'rootguard root session'
+opens a root session only under an active approval. The real-time pipeline
+(rootguard-lambda) reads the same DynamoDB table: an alert about a root
+session under an approval says APPROVED with who approved which request;
+any other pages as UNAPPROVED.
 
-An approval names one account and a window of at most 24 hours (--force for
-longer); its approver must differ from its requester. The YAML format of
---approvals (docs/cli.md) is what import reads, so one file can serve both
-scan and the pipeline.
+Identities, not names: request, approve, deny and revoke record the
+caller's principal ARN from sts:GetCallerIdentity. An approver must match
+the approvers of the configuration (approvers: in rootguard.yaml, principal
+ARN patterns such as
+arn:aws:sts::*:assumed-role/AWSReservedSSO_SecurityApprover_*/*) and must
+not be the requester: the same ARN, or the same IAM Identity Center user in
+another permission set, is refused.
+
+Tasks: audit, create-password, delete-credentials, s3-unlock, sqs-unlock (the
+five root-task policies of sts:AssumeRoot) and console (a root console
+sign-in in an account a flexible OU keeps).
+
+Every state change is appended to the approval's history (who, when), with
+a conditional write: nothing is overwritten, and of two approvers deciding
+at once only one lands. 'approval history ID' shows it.
+
+A request, and each decision, is sent to the alert topics (--topic-arn or
+TOPIC_ARN, --chatbot-topic-arn or CHATBOT_TOPIC_ARN) in --lang (LANGUAGE):
+en, ja or both. Its message attributes say page=false.
+
+grant and import record approvals made elsewhere (a change ticket) with
+free-text names; the history names the principal that recorded them.
 
 The table comes from --table or ROOTGUARD_TABLE; AWS access from the SDK's
-standard configuration. Exit 0: done; 1: AWS failed or an approval exists
-with other contents; 2: usage or an invalid approval.`,
+standard configuration. Exit 0: done; 1: AWS failed, the approval exists
+with other contents, or a change was refused; 2: usage or an invalid
+approval.`,
 	}
-	cmd.PersistentFlags().StringVar(&o.table, "table", os.Getenv("ROOTGUARD_TABLE"), "the pipeline's DynamoDB table (default $ROOTGUARD_TABLE)")
-	cmd.PersistentFlags().StringVarP(&o.output, "output", "o", "table", "output format: table, json or csv")
-	cmd.AddCommand(newApprovalGrantCmd(o), newApprovalListCmd(o), newApprovalRevokeCmd(o), newApprovalImportCmd(o))
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&o.table, "table", os.Getenv("ROOTGUARD_TABLE"), "the pipeline's DynamoDB table (default $ROOTGUARD_TABLE)")
+	pf.StringVarP(&o.output, "output", "o", "table", "output format: table, json or csv")
+	pf.StringVar(&o.topics.Main, "topic-arn", os.Getenv("TOPIC_ARN"), "the alert topic requests and decisions are sent to (default $TOPIC_ARN)")
+	pf.StringVar(&o.topics.Chatbot, "chatbot-topic-arn", os.Getenv("CHATBOT_TOPIC_ARN"), "the Chatbot topic, if any (default $CHATBOT_TOPIC_ARN)")
+	pf.StringVar(&o.lang, "lang", cmp.Or(os.Getenv("LANGUAGE"), "en"), "language of the messages: en, ja or both (default $LANGUAGE or en)")
+	cmd.AddCommand(newApprovalRequestCmd(o), newApprovalDecideCmd(o, true), newApprovalDecideCmd(o, false),
+		newApprovalListCmd(o), newApprovalRevokeCmd(o), newApprovalHistoryCmd(o), newApprovalGrantCmd(o), newApprovalImportCmd(o))
 	return cmd
+}
+
+// caller returns the principal ARN of the AWS credentials in use.
+func (o *approvalOptions) caller(ctx context.Context) (string, error) {
+	out, err := sts.NewFromConfig(o.aws).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", &exitError{code: ExitError, err: fmt.Errorf("who is calling (sts:GetCallerIdentity): %w", err)}
+	}
+	return aws.ToString(out.Arn), nil
+}
+
+// tell sends an approval change to the topics; without a topic it says
+// that nobody was told.
+func (o *approvalOptions) tell(ctx context.Context, a *alert.Approval, change notify.Change, by, note string) error {
+	if o.topics.Main == "" {
+		fmt.Fprintf(o.io.Err, "rootguard: no topic (--topic-arn or TOPIC_ARN): nobody was told that approval %s was %s\n", a.ID, change)
+		return nil
+	}
+	msg := notify.RenderApprovalChange(notify.ApprovalChange{
+		Change: change, ID: a.ID, Account: a.Account, Task: string(a.Task), From: a.From, Until: a.Until,
+		Requester: a.Requester, Reason: a.Reason, By: by, Note: note,
+	}, notify.Lang(o.lang))
+	if _, err := alert.Publish(ctx, sns.NewFromConfig(o.aws), o.topics, msg, nil); err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("approval %s was %s, but telling the topic failed: %w", a.ID, change, err)}
+	}
+	return nil
 }
 
 // open checks the common flags and returns the table.
@@ -65,10 +129,14 @@ func (o *approvalOptions) open(ctx context.Context) (*alert.Table, report.Format
 	if o.table == "" {
 		return nil, "", usageError("no table: give --table or set ROOTGUARD_TABLE")
 	}
+	if l := notify.Lang(o.lang); l != notify.English && l != notify.Japanese && l != notify.Both {
+		return nil, "", usageError("--lang %q: want en, ja or both", o.lang)
+	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, "", &exitError{code: ExitError, err: fmt.Errorf("load AWS configuration: %w", err)}
 	}
+	o.aws = cfg
 	return alert.NewTable(dynamodb.NewFromConfig(cfg), o.table), format, nil
 }
 
@@ -82,7 +150,7 @@ func newApprovalGrantCmd(o *approvalOptions) *cobra.Command {
 	g := &grantOptions{}
 	cmd := &cobra.Command{
 		Use:   "grant",
-		Short: "Approve root use in one account for one window",
+		Short: "Record an approval made elsewhere (free-text names; prefer request and approve)",
 		Example: `  rootguard approval grant --id CHG-1234 --account 123456789012 --for 2h \
     --requester sato --approver ccoe-lead --reason "enable MFA Delete on the archive bucket"
   rootguard approval grant --id CHG-1235 --account 123456789012 \
@@ -106,31 +174,9 @@ func newApprovalGrantCmd(o *approvalOptions) *cobra.Command {
 func runApprovalGrant(ctx context.Context, o *approvalOptions, g *grantOptions) error {
 	now := o.now().UTC().Truncate(time.Second)
 	a := g.Approval
-	a.From = now
-	if g.from != "" {
-		t, err := time.Parse(time.RFC3339, g.from)
-		if err != nil {
-			return usageError("--from %q: want an RFC 3339 time", g.from)
-		}
-		a.From = t
-	}
-	switch {
-	case g.until != "" && g.window != "":
-		return usageError("give --until or --for, not both")
-	case g.until != "":
-		t, err := time.Parse(time.RFC3339, g.until)
-		if err != nil {
-			return usageError("--until %q: want an RFC 3339 time", g.until)
-		}
-		a.Until = t
-	case g.window != "":
-		d, err := time.ParseDuration(g.window)
-		if err != nil || d <= 0 {
-			return usageError("--for %q: want a duration such as 2h", g.window)
-		}
-		a.Until = a.From.Add(d)
-	default:
-		return usageError("give --until or --for")
+	var err error
+	if a.From, a.Until, err = parseWindow(now, g.from, g.until, g.window); err != nil {
+		return err
 	}
 	valid, err := validateApprovals([]approval.Approval{a}, g.force)
 	if err != nil {
@@ -140,7 +186,11 @@ func runApprovalGrant(ctx context.Context, o *approvalOptions, g *grantOptions) 
 	if err != nil {
 		return err
 	}
-	created, err := tb.PutApproval(ctx, valid[0], now)
+	by, err := o.caller(ctx)
+	if err != nil {
+		return err
+	}
+	created, err := tb.Grant(ctx, valid[0], by, now)
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
@@ -152,6 +202,37 @@ func runApprovalGrant(ctx context.Context, o *approvalOptions, g *grantOptions) 
 		return &exitError{code: ExitError, err: err}
 	}
 	return writeApprovals(o.io, format, []alert.Approval{*stored}, now)
+}
+
+// parseWindow reads --from (default now) and --until or --for.
+func parseWindow(now time.Time, from, until, window string) (time.Time, time.Time, error) {
+	start, end := now, time.Time{}
+	if from != "" {
+		t, err := time.Parse(time.RFC3339, from)
+		if err != nil {
+			return start, end, usageError("--from %q: want an RFC 3339 time", from)
+		}
+		start = t
+	}
+	switch {
+	case until != "" && window != "":
+		return start, end, usageError("give --until or --for, not both")
+	case until != "":
+		t, err := time.Parse(time.RFC3339, until)
+		if err != nil {
+			return start, end, usageError("--until %q: want an RFC 3339 time", until)
+		}
+		end = t
+	case window != "":
+		d, err := time.ParseDuration(window)
+		if err != nil || d <= 0 {
+			return start, end, usageError("--for %q: want a duration such as 2h", window)
+		}
+		end = start.Add(d)
+	default:
+		return start, end, usageError("give --until or --for")
+	}
+	return start, end, nil
 }
 
 // validateApprovals holds approvals to the rules of the approvals file
@@ -188,7 +269,7 @@ func newApprovalListCmd(o *approvalOptions) *cobra.Command {
 	var all bool
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List approvals that are active or scheduled (--all: also expired and revoked)",
+		Short: "List pending, active, scheduled and used approvals (--all: also expired, denied, revoked)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if account != "" && !accountIDRE.MatchString(account) {
@@ -205,7 +286,8 @@ func newApprovalListCmd(o *approvalOptions) *cobra.Command {
 			now := o.now()
 			shown := as[:0]
 			for _, a := range as {
-				if s := a.Status(now); all || s == alert.StatusActive || s == alert.StatusScheduled {
+				if s := a.Status(now); all || s == alert.StatusPending || s == alert.StatusActive || s == alert.StatusScheduled ||
+					(s == alert.StatusUsed && !now.After(a.Until)) {
 					shown = append(shown, a)
 				}
 			}
@@ -213,35 +295,40 @@ func newApprovalListCmd(o *approvalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&account, "account", "", "only this account")
-	cmd.Flags().BoolVar(&all, "all", false, "also list expired and revoked approvals")
+	cmd.Flags().BoolVar(&all, "all", false, "also list ended approvals: expired, used, denied, revoked, emergency")
 	return cmd
 }
 
 var accountIDRE = regexp.MustCompile(`^[0-9]{12}$`)
 
 func newApprovalRevokeCmd(o *approvalOptions) *cobra.Command {
-	var by string
+	var reason string
 	cmd := &cobra.Command{
 		Use:   "revoke ID",
-		Short: "Revoke an approval: from now on it covers nothing",
+		Short: "End an approval, or withdraw a request: from now on it covers nothing",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if strings.TrimSpace(by) == "" {
-				return usageError("--by: say who revokes the approval")
+			ctx := cmd.Context()
+			tb, format, err := o.open(ctx)
+			if err != nil {
+				return err
 			}
-			tb, format, err := o.open(cmd.Context())
+			by, err := o.caller(ctx)
 			if err != nil {
 				return err
 			}
 			now := o.now()
-			a, err := tb.RevokeApproval(cmd.Context(), args[0], by, now)
+			a, err := tb.RevokeApproval(ctx, args[0], by, now)
 			if err != nil {
 				return &exitError{code: ExitError, err: err}
+			}
+			if err := o.tell(ctx, a, notify.ChangeRevoked, by, reason); err != nil {
+				return err
 			}
 			return writeApprovals(o.io, format, []alert.Approval{*a}, now)
 		},
 	}
-	cmd.Flags().StringVar(&by, "by", "", "who revokes it")
+	cmd.Flags().StringVar(&reason, "reason", "", "why it is revoked")
 	return cmd
 }
 
@@ -285,8 +372,12 @@ func runApprovalImport(ctx context.Context, o *approvalOptions, tb *alert.Table,
 	}
 	var rows []row
 	var errs []error
+	by, err := o.caller(ctx)
+	if err != nil {
+		return err
+	}
 	for _, a := range as {
-		created, err := tb.PutApproval(ctx, a, o.now())
+		created, err := tb.Grant(ctx, a, by, o.now())
 		r := row{ID: a.ID, Account: a.Account, From: a.From, Until: a.Until, Result: "created"}
 		var conflict *alert.ApprovalConflictError
 		switch {
@@ -301,7 +392,7 @@ func runApprovalImport(ctx context.Context, o *approvalOptions, tb *alert.Table,
 		rows = append(rows, r)
 	}
 	head := []string{"ID", "ACCOUNT", "FROM", "UNTIL", "RESULT"}
-	err := writeRows(o.io, format, head, len(rows), func(i int) []string {
+	err = writeRows(o.io, format, head, len(rows), func(i int) []string {
 		r := rows[i]
 		return []string{r.ID, r.Account, r.From.Format(time.RFC3339), r.Until.Format(time.RFC3339), r.Result}
 	}, func(i int) any { return rows[i] })
@@ -322,11 +413,11 @@ type approvalJSON struct {
 }
 
 func writeApprovals(io IO, format report.Format, as []alert.Approval, now time.Time) error {
-	head := []string{"ID", "ACCOUNT", "FROM", "UNTIL", "STATUS", "REQUESTER", "APPROVER", "REASON"}
+	head := []string{"ID", "ACCOUNT", "TASK", "FROM", "UNTIL", "STATUS", "REQUESTER", "APPROVER", "SESSIONS", "REASON"}
 	err := writeRows(io, format, head, len(as), func(i int) []string {
 		a := as[i]
-		return []string{a.ID, a.Account, a.From.Format(time.RFC3339), a.Until.Format(time.RFC3339), a.Status(now),
-			a.Requester, a.Approver, a.Reason}
+		return []string{a.ID, a.Account, cmp.Or(string(a.Task), "any"), a.From.Format(time.RFC3339), a.Until.Format(time.RFC3339), a.Status(now),
+			a.Requester, a.Approver, strconv.Itoa(len(a.Sessions)), a.Reason}
 	}, func(i int) any { return approvalJSON{Approval: as[i], Status: as[i].Status(now)} })
 	if err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("write output: %w", err)}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rootguard/rootguard/internal/alert"
 	"github.com/rootguard/rootguard/internal/testenv"
 )
 
@@ -33,11 +32,7 @@ func useLocalAWS(t *testing.T, endpoints map[string]string) {
 // TestApprovalCommands runs grant, list, revoke and import against
 // dynalite through the SDK's standard configuration.
 func TestApprovalCommands(t *testing.T) {
-	db := testenv.StartDynamoDB(t)
-	useLocalAWS(t, map[string]string{"DYNAMODB": db.URL})
-	if err := alert.CreateTable(t.Context(), db.Client, "rootguard"); err != nil {
-		t.Fatal(err)
-	}
+	startApprovalEnv(t)
 	from := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
 	until := from.Add(3 * time.Hour)
 	grant := []string{"approval", "grant", "--table", "rootguard", "--id", "CHG-1234", "--account", "333333333333",
@@ -80,7 +75,7 @@ func TestApprovalCommands(t *testing.T) {
 				"--for", "1h", "--requester", "sato", "--approver", "ccoe-lead"}, ExitUsage, "not a 12-digit account id"},
 			{"no window end", []string{"approval", "grant", "--table", "rootguard", "--id", "CHG-9", "--account", "333333333333",
 				"--requester", "sato", "--approver", "ccoe-lead"}, ExitUsage, "give --until or --for"},
-			{"no table", []string{"approval", "list"}, ExitUsage, "no table"},
+			{"no table", []string{"approval", "list", "--table", ""}, ExitUsage, "no table"},
 			{"id taken", []string{"approval", "grant", "--table", "rootguard", "--id", "CHG-1234", "--account", "444444444444",
 				"--for", "1h", "--requester", "sato", "--approver", "ccoe-lead", "--reason", "x"}, ExitError, "already exists with other contents"},
 		}
@@ -91,7 +86,7 @@ func TestApprovalCommands(t *testing.T) {
 		}
 		out, errOut, code := runMain(t, "approval", "grant", "--table", "rootguard", "--id", "CHG-LONG", "--account", "444444444444",
 			"--for", "72h", "--force", "--requester", "sato", "--approver", "ccoe-lead", "--reason", "migration", "-o", "csv")
-		if code != ExitOK || !strings.HasPrefix(out, "id,account,from,until,status,requester,approver,reason\nCHG-LONG,444444444444,") {
+		if code != ExitOK || !strings.HasPrefix(out, "id,account,task,from,until,status,requester,approver,sessions,reason\nCHG-LONG,444444444444,any,") {
 			t.Errorf("--force: exit %d\n%s%s", code, out, errOut)
 		}
 	})
@@ -145,18 +140,15 @@ func TestApprovalCommands(t *testing.T) {
 		if !strings.Contains(out, `"id":"CHG-2000"`) || !strings.Contains(out, `"status":"expired"`) {
 			t.Errorf("list --all --account:\n%s", out)
 		}
-		if _, errOut, code := runMain(t, "approval", "revoke", "--table", "rootguard", "CHG-1234"); code != ExitUsage || !strings.Contains(errOut, "--by") {
-			t.Errorf("revoke without --by: exit %d\n%s", code, errOut)
-		}
-		out, errOut, code = runMain(t, "approval", "revoke", "--table", "rootguard", "CHG-1234", "--by", "ccoe-lead", "-o", "json")
-		if code != ExitOK || !strings.Contains(out, `"status":"revoked"`) || !strings.Contains(out, `"revokedBy":"ccoe-lead"`) {
+		out, errOut, code = runMain(t, "approval", "revoke", "--table", "rootguard", "CHG-1234", "-o", "json")
+		if code != ExitOK || !strings.Contains(out, `"status":"revoked"`) || !strings.Contains(out, `"revokedBy":"arn:aws:iam::111111111111:user/`) {
 			t.Errorf("revoke: exit %d\n%s%s", code, out, errOut)
 		}
 		out, _, _ = runMain(t, "approval", "list", "--table", "rootguard", "--account", "333333333333")
 		if strings.Contains(out, "CHG-1234") {
 			t.Errorf("a revoked approval is listed without --all:\n%s", out)
 		}
-		if _, errOut, code := runMain(t, "approval", "revoke", "--table", "rootguard", "CHG-404", "--by", "x"); code != ExitError || !strings.Contains(errOut, "no such approval") {
+		if _, errOut, code := runMain(t, "approval", "revoke", "--table", "rootguard", "CHG-404"); code != ExitError || !strings.Contains(errOut, "no such approval") {
 			t.Errorf("revoke unknown: exit %d\n%s", code, errOut)
 		}
 	})

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/rootguard/rootguard/internal/approval"
 )
 
 // Mode is how an account's root user is kept.
@@ -35,6 +37,8 @@ func (m Mode) valid() bool { return m == Strict || m == Flexible }
 //	  - account: "444444444444"
 //	    mode: flexible
 //	    reason: S3 MFA Delete on the archive bucket needs root
+//	approvers:                 # who may approve root use (approval approve):
+//	  - arn:aws:sts::*:assumed-role/AWSReservedSSO_SecurityApprover_*/*
 //
 // An OU's mode applies to its accounts and to every OU below it that has
 // none of its own. An exception applies to one account wherever it is.
@@ -42,6 +46,9 @@ type Config struct {
 	Default    Mode        `yaml:"default" json:"default"`
 	OUs        []OURule    `yaml:"ous" json:"ous"`
 	Exceptions []Exception `yaml:"exceptions" json:"exceptions"`
+	// Approvers are principal ARN patterns (IAM's ArnLike: * and ?) of
+	// who may approve root use; see approval.ParsePattern.
+	Approvers []string `yaml:"approvers,omitempty" json:"approvers,omitempty"`
 }
 
 // OURule sets the mode of an OU and the OUs below it.
@@ -101,7 +108,7 @@ func Load(path string) (*Config, error) {
 
 // fields lists the keys each part of the file may have.
 var fields = map[string][]string{
-	"":           {"default", "ous", "exceptions"},
+	"":           {"default", "ous", "exceptions", "approvers"},
 	"ous":        {"ou", "mode"},
 	"exceptions": {"account", "mode", "reason"},
 }
@@ -151,6 +158,20 @@ func checkShape(top *yaml.Node, lines map[string]int) []error {
 		case "default":
 			if v.Kind != yaml.ScalarNode {
 				bad("default", v.Line, "", "want strict or flexible")
+			}
+		case "approvers":
+			if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+				continue
+			}
+			if v.Kind != yaml.SequenceNode {
+				bad(k.Value, v.Line, "", "want a list of principal ARN patterns")
+				continue
+			}
+			for j, item := range v.Content {
+				lines[fmt.Sprintf("approvers[%d]", j)] = item.Line
+				if item.Kind != yaml.ScalarNode {
+					bad(fmt.Sprintf("approvers[%d]", j), item.Line, "", "want a principal ARN pattern")
+				}
 			}
 		case "ous", "exceptions":
 			if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
@@ -228,6 +249,12 @@ func (c *Config) validate(lines map[string]int) []error {
 			}
 		}
 		checkMode(entry, "mode", r.Mode)
+	}
+
+	for i, a := range c.Approvers {
+		if _, err := approval.ParsePattern(a); err != nil {
+			bad(fmt.Sprintf("approvers[%d]", i), "", "%v", err)
+		}
 	}
 
 	seenAcct := map[string]int{}
