@@ -67,8 +67,27 @@ func TestAuditAgainstSandbox(t *testing.T) {
 		t.Errorf("exit %d, want 1: the sandbox account behind a blocking SCP cannot be audited\n%s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 8 {
-		t.Fatalf("%d accounts printed, want 8:\n%s", len(lines), out)
+	if len(lines) != 9 {
+		t.Fatalf("%d records printed, want the organization and 8 accounts:\n%s", len(lines), out)
+	}
+	// The organization's record comes first, marked as such, with the
+	// organization-wide controls: every verdict is on stdout.
+	var org struct {
+		Record       string
+		Organization struct{ ID string }
+		Controls     []struct{ ID, Outcome string }
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &org); err != nil {
+		t.Fatal(err)
+	}
+	if org.Record != "organization" || org.Organization.ID != "o-exampleorg1" || len(org.Controls) != 2 ||
+		org.Controls[0].ID != "RG.ORG.1" || org.Controls[1].ID != "RG.ORG.2" {
+		t.Errorf("organization record = %+v", org)
+	}
+	for _, l := range lines[1:] {
+		if !strings.HasPrefix(l, `{"record":"account",`) {
+			t.Errorf("account record not marked: %.80s", l)
+		}
 	}
 	var prod struct {
 		Account  string

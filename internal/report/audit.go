@@ -11,19 +11,25 @@ import (
 	"github.com/rootguard/rootguard/internal/store"
 )
 
-var auditColumns = []string{"ACCOUNT", "NAME", "OU", "STATE", "METHOD", "PASSWORD", "MFA", "ACCESS KEYS", "CERTS", "LAST USED", "FAILED CONTROLS", "ERROR"}
+var auditColumns = []string{"RECORD", "ACCOUNT", "NAME", "OU", "STATE", "METHOD", "PASSWORD", "MFA", "ACCESS KEYS", "CERTS", "LAST USED", "FAILED CONTROLS", "ERROR"}
+
+// The record kinds of an audit's data output.
+const (
+	RecordOrganization = "organization"
+	RecordAccount      = "account"
+)
 
 func auditRow(a *audit.Account) []string {
-	row := []string{a.ID, a.Name, a.OUPath, a.State, string(a.Method), "", "", "", "", "", strings.Join(failedControls(a), ","), a.Error}
+	row := []string{RecordAccount, a.ID, a.Name, a.OUPath, a.State, string(a.Method), "", "", "", "", "", strings.Join(failedControls(a.Controls), ","), a.Error}
 	if r := a.Root; r != nil {
-		row[5] = strconv.FormatBool(r.Password)
+		row[6] = strconv.FormatBool(r.Password)
 		var kinds []string
 		for _, d := range r.MFADevices {
 			kinds = append(kinds, string(d.Kind))
 		}
-		row[6] = strings.Join(kinds, "+")
-		if row[6] == "" {
-			row[6] = "none"
+		row[7] = strings.Join(kinds, "+")
+		if row[7] == "" {
+			row[7] = "none"
 		}
 		active := 0
 		for _, k := range r.AccessKeys {
@@ -31,16 +37,23 @@ func auditRow(a *audit.Account) []string {
 				active++
 			}
 		}
-		row[7] = fmt.Sprintf("%d (%d active)", len(r.AccessKeys), active)
-		row[8] = strconv.Itoa(len(r.SigningCertificates))
-		row[9] = timeString(r.LastUsed)
+		row[8] = fmt.Sprintf("%d (%d active)", len(r.AccessKeys), active)
+		row[9] = strconv.Itoa(len(r.SigningCertificates))
+		row[10] = timeString(r.LastUsed)
 	}
 	return row
 }
 
-func failedControls(a *audit.Account) []string {
+// orgRow is the organization's row: its id in ACCOUNT, its feature set in
+// STATE, its failed organization-wide controls (RG.ORG.1, RG.ORG.2).
+func orgRow(rep *audit.Report) []string {
+	o := rep.Organization
+	return []string{RecordOrganization, o.ID, "", "Root", o.FeatureSet, "", "", "", "", "", "", strings.Join(failedControls(rep.OrgControls), ","), o.Error}
+}
+
+func failedControls(cs []audit.Control) []string {
 	var ids []string
-	for _, c := range a.Controls {
+	for _, c := range cs {
 		if c.Outcome == audit.Fail {
 			ids = append(ids, c.ID)
 		}
@@ -48,16 +61,47 @@ func failedControls(a *audit.Account) []string {
 	return ids
 }
 
-// Audit writes one row (or JSON object) per account.
+// OrgRecord is the first line of an audit's JSON output: the organization,
+// its organization-wide controls and the tally, so that a pipeline reads
+// every verdict from stdout.
+type OrgRecord struct {
+	Record       string          `json:"record"` // "organization"
+	Organization audit.OrgInfo   `json:"organization"`
+	Controls     []audit.Control `json:"controls"`
+	Summary      audit.Summary   `json:"summary"`
+	StartedAt    string          `json:"startedAt"`
+	FinishedAt   string          `json:"finishedAt"`
+}
+
+// AccountRecord is one account's line of an audit's JSON output.
+type AccountRecord struct {
+	Record string `json:"record"` // "account"
+	*audit.Account
+}
+
+// Audit writes the organization's record, then one row (or JSON object)
+// per account. Every record says which it is (record: organization or
+// account).
 func Audit(w io.Writer, rep *audit.Report, o Options) error {
 	accts := rep.Accounts
+	row := func(i int) []string {
+		if i == 0 {
+			return orgRow(rep)
+		}
+		return auditRow(accts[i-1])
+	}
 	switch o.Format {
 	case JSON:
-		return writeJSONLines(w, accts)
+		lines := []any{OrgRecord{Record: RecordOrganization, Organization: rep.Organization, Controls: rep.OrgControls,
+			Summary: rep.Summary, StartedAt: timeString(rep.StartedAt), FinishedAt: timeString(rep.FinishedAt)}}
+		for _, a := range accts {
+			lines = append(lines, AccountRecord{Record: RecordAccount, Account: a})
+		}
+		return writeJSONLines(w, lines)
 	case CSV:
-		return writeCSV(w, auditColumns, len(accts), func(i int) []string { return auditRow(accts[i]) })
+		return writeCSV(w, auditColumns, len(accts)+1, row)
 	}
-	return writeTable(w, o.Pretty, auditColumns, len(accts), func(i int) []string { return auditRow(accts[i]) })
+	return writeTable(w, o.Pretty, auditColumns, len(accts)+1, row)
 }
 
 // AuditSummary writes the organization's summary: its setup, the org-wide

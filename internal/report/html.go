@@ -16,7 +16,7 @@ var htmlTemplate = template.Must(template.New("audit").Funcs(template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	"row":    auditRow,
-	"failed": failedControls,
+	"failed": func(a *audit.Account) []string { return failedControls(a.Controls) },
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -47,7 +47,7 @@ th{background:#f3f5f7}
 <h2>Accounts</h2>
 <table><tr><th>Account</th><th>Name</th><th>OU</th><th>State</th><th>Password</th><th>MFA</th><th>Access keys</th><th>Certificates</th><th>Last used</th><th>Failed controls</th></tr>
 {{range .Accounts}}{{$r := row .}}<tr><td>{{.ID}}{{if .Management}} (management){{end}}</td><td>{{.Name}}</td><td>{{.OUPath}}</td><td>{{.State}}</td>
-<td>{{index $r 5}}</td><td>{{index $r 6}}</td><td>{{index $r 7}}</td><td>{{index $r 8}}</td><td>{{index $r 9}}</td>
+<td>{{index $r 6}}</td><td>{{index $r 7}}</td><td>{{index $r 8}}</td><td>{{index $r 9}}</td><td>{{index $r 10}}</td>
 <td>{{range failed .}}<span class="fail">{{.}}</span> {{end}}{{if .Error}}<span class="err">{{.Error}}</span>{{end}}</td></tr>
 {{end}}</table>
 <h2>Details of failed controls</h2>
