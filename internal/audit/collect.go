@@ -6,63 +6,26 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+
+	"github.com/rootguard/rootguard/internal/rootsession"
 )
 
 // AuditTaskPolicy is the root-task policy audit sessions use: it can read
 // root credentials and change nothing.
-const AuditTaskPolicy = "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"
+var AuditTaskPolicy = rootsession.Audit.ARN()
 
-// sessionCreds holds temporary credentials. It never prints or logs its
-// secret parts.
-type sessionCreds struct {
-	accessKeyID, secret, token string
-}
-
-func (c sessionCreds) String() string       { return "credentials(" + c.accessKeyID + ", [redacted])" }
-func (c sessionCreds) GoString() string     { return c.String() }
-func (c sessionCreds) LogValue() slog.Value { return slog.StringValue(c.String()) }
-func (c sessionCreds) provider() aws.CredentialsProvider {
-	return credentials.NewStaticCredentialsProvider(c.accessKeyID, c.secret, c.token)
-}
-
-func credsOf(c *ststypes.Credentials) (sessionCreds, error) {
-	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil {
-		return sessionCreds{}, errors.New("no credentials in the response")
-	}
-	return sessionCreds{aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)}, nil
-}
-
-// assumeRoot opens an audit root session on a member account.
-func (r *runner) assumeRoot(ctx context.Context, account string) (sessionCreds, error) {
-	if err := r.limiter.Wait(ctx); err != nil {
-		return sessionCreds{}, err
-	}
-	out, err := r.sts.AssumeRoot(ctx, &sts.AssumeRootInput{
-		TargetPrincipal: aws.String(account),
-		TaskPolicyArn:   &ststypes.PolicyDescriptorType{Arn: aws.String(AuditTaskPolicy)},
-		DurationSeconds: aws.Int32(900),
-	})
-	if err != nil {
-		return sessionCreds{}, fmt.Errorf("assume root: %w", err)
-	}
-	return credsOf(out.Credentials)
-}
-
-// memberIAM returns an IAM client acting with a session's credentials.
-func (r *runner) memberIAM(c sessionCreds) *iam.Client {
-	return iam.NewFromConfig(r.cfg, func(o *iam.Options) { o.Credentials = c.provider() })
+// memberIAM returns an IAM client acting with temporary credentials.
+func (r *runner) memberIAM(c rootsession.Credentials) *iam.Client {
+	return iam.NewFromConfig(r.cfg, func(o *iam.Options) { o.Credentials = c.Provider() })
 }
 
 // ReadRoot reads the root user's credentials with the IAM client of a root
@@ -465,13 +428,13 @@ func reportTime(s string) time.Time {
 
 // assumeRole opens a session on a member account's role, for the
 // credential-report fallback.
-func (r *runner) assumeRole(ctx context.Context, account string) (sessionCreds, error) {
+func (r *runner) assumeRole(ctx context.Context, account string) (rootsession.Credentials, error) {
 	out, err := r.sts.AssumeRole(ctx, &sts.AssumeRoleInput{
 		RoleArn:         aws.String("arn:aws:iam::" + account + ":role/" + r.opts.RoleName),
 		RoleSessionName: aws.String("rootguard-audit"),
 	})
 	if err != nil {
-		return sessionCreds{}, fmt.Errorf("assume role %s: %w", r.opts.RoleName, err)
+		return rootsession.Credentials{}, fmt.Errorf("assume role %s: %w", r.opts.RoleName, err)
 	}
-	return credsOf(out.Credentials)
+	return rootsession.NewCredentials(out.Credentials)
 }

@@ -93,28 +93,6 @@ func TestMFAKindOf(t *testing.T) {
 	}
 }
 
-func TestAnalyzeSCP(t *testing.T) {
-	tests := []struct {
-		name            string
-		policy          string
-		denies, exempts bool
-	}{
-		{"classic root deny", `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]}}}]}`, true, false},
-		{"root deny exempting root sessions", `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:root"},"Null":{"aws:AssumedRoot":"true"}}}}`, true, true},
-		{"deny for someone else", `{"Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/x"}}}]}`, false, false},
-		{"allow all", `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, false, false},
-		{"except root", `{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:root"}}}]}`, false, false},
-	}
-	for _, tt := range tests {
-		d, e, err := AnalyzeSCP(tt.policy)
-		if err != nil || d != tt.denies || e != tt.exempts {
-			t.Errorf("%s: denies=%v exempts=%v err=%v", tt.name, d, e, err)
-		}
-	}
-	if _, _, err := AnalyzeSCP(`{not json`); err == nil {
-		t.Error("a broken policy must be an error")
-	}
-}
 
 const reportHeader = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n"
 
@@ -144,14 +122,6 @@ func TestParseCredentialReport(t *testing.T) {
 	}
 }
 
-func TestSessionCredsNeverPrintSecrets(t *testing.T) {
-	c := sessionCreds{accessKeyID: "ASIAEXAMPLE", secret: "very-secret", token: "token-value"}
-	for _, s := range []string{c.String(), c.GoString(), c.LogValue().String()} {
-		if strings.Contains(s, "very-secret") || strings.Contains(s, "token-value") {
-			t.Errorf("secret printed: %s", s)
-		}
-	}
-}
 
 // TestHardwareMFA pins IAM.6 to AWS's definition, one rule for every
 // account, member or management, however it was read.

@@ -9,7 +9,11 @@
 // root sessions can fall back to a role and the IAM credential report.
 package audit
 
-import "time"
+import (
+	"time"
+
+	"github.com/rootguard/rootguard/internal/org"
+)
 
 // Method says how an account's root user was read.
 type Method string
@@ -122,14 +126,7 @@ type Certificate struct {
 }
 
 // RootDenySCP is a service control policy that denies the root user.
-type RootDenySCP struct {
-	ID     string `json:"id"`
-	Name   string `json:"name"`
-	Target string `json:"target"` // where it is attached: the root, an OU or the account
-	// ExemptsRootSessions is true when the deny leaves aws:AssumedRoot
-	// sessions alone; without it every centralized root session fails.
-	ExemptsRootSessions bool `json:"exemptsRootSessions"`
-}
+type RootDenySCP = org.RootDenySCP
 
 // Outcome is a control's result.
 type Outcome string

@@ -11,19 +11,21 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/rootguard/rootguard/internal/pace"
+	"github.com/rootguard/rootguard/internal/org"
+	"github.com/rootguard/rootguard/internal/rootsession"
 )
 
 // Options tune an audit.
 type Options struct {
 	// Workers is how many accounts are audited at once (default 64).
 	Workers int
+	// Region is where root sessions are opened (default the
+	// configuration's): AssumeRoot works only at a Regional endpoint.
+	Region string
 	// RoleName, when set, reads member accounts through this role and the
 	// IAM credential report instead of root sessions (for organizations
 	// without centralized root access).
@@ -45,12 +47,12 @@ type Options struct {
 }
 
 type runner struct {
-	cfg     aws.Config
-	opts    Options
-	org     *organizations.Client
-	sts     *sts.Client
-	iam     *iam.Client
-	limiter *pace.Adaptive
+	cfg      aws.Config
+	opts     Options
+	org      *organizations.Client
+	sts      *sts.Client // AssumeRole, for the credential-report fallback
+	iam      *iam.Client
+	sessions *rootsession.Opener
 }
 
 // Run audits every account of the organization that cfg's credentials
@@ -80,55 +82,51 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Report, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	r := &runner{opts: opts, limiter: pace.NewAdaptive(opts.AssumeRootRate, 1, opts.MaxAssumeRootRate)}
+	r := &runner{opts: opts}
 	r.cfg = cfg.Copy()
-	standard := func() aws.RetryerV2 {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = opts.MaxAttempts
-			o.MaxBackoff = 5 * time.Second
-			// Many accounts in flight share one client: a retry quota would
-			// turn a burst of throttling into failed accounts.
-			o.RateLimiter = ratelimit.None
-		})
-	}
+	standard := rootsession.Retryer(opts.MaxAttempts, 5*time.Second)
 	r.cfg.Retryer = func() aws.Retryer { return standard() }
 	r.org = organizations.NewFromConfig(r.cfg)
 	r.iam = iam.NewFromConfig(r.cfg)
-	// The STS client carries only the session calls; its throttling paces
-	// AssumeRoot while the SDK retries.
-	r.sts = sts.NewFromConfig(r.cfg, func(o *sts.Options) {
-		o.Retryer = &pace.ObservingRetryer{RetryerV2: standard(), Throttled: r.limiter.Throttled}
-	})
+	r.sts = sts.NewFromConfig(r.cfg)
+	if opts.RoleName == "" {
+		var err error
+		r.sessions, err = rootsession.New(cfg, rootsession.Options{Region: opts.Region, Rate: opts.AssumeRootRate,
+			MaxRate: opts.MaxAssumeRootRate, MaxAttempts: opts.MaxAttempts, Logger: opts.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("audit: %w", err)
+		}
+	}
 
 	rep := &Report{StartedAt: opts.Now().UTC()}
-	tree, err := discover(ctx, r.org, r.iam)
+	tree, info, accounts, err := discover(ctx, org.Clients{Org: r.org, IAM: r.iam, STS: r.sts})
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
-	rep.Organization = tree.info
-	rep.OrgControls = EvaluateOrg(tree.info)
-	rep.Accounts = tree.accounts
-	r.opts.Logger.Info("discovered organization", "org", tree.info.ID, "accounts", len(tree.accounts))
+	rep.Organization = info
+	rep.OrgControls = EvaluateOrg(info)
+	rep.Accounts = accounts
+	r.opts.Logger.Info("discovered organization", "org", info.ID, "accounts", len(accounts))
 
 	jobs := make(chan *Account)
 	var done atomic.Int64
 	var wg sync.WaitGroup
-	for range min(opts.Workers, max(1, len(tree.accounts))) {
+	for range min(opts.Workers, max(1, len(accounts))) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for a := range jobs {
-				a.RootDenySCPs = tree.scpsFor(a.ID)
+				a.RootDenySCPs = tree.RootDenySCPs(tree.Chain(a.ID)...)
 				r.auditAccount(ctx, a)
 				a.Controls = Evaluate(a, opts.Now())
 				n := done.Add(1)
 				if opts.Progress != nil {
-					opts.Progress(int(n), len(tree.accounts))
+					opts.Progress(int(n), len(accounts))
 				}
 			}
 		}()
 	}
-	for _, a := range tree.accounts {
+	for _, a := range accounts {
 		select {
 		case jobs <- a:
 		case <-ctx.Done():
@@ -163,16 +161,15 @@ func (r *runner) auditAccount(ctx context.Context, a *Account) {
 		root, err = readRootWithoutSession(ctx, r.iam, r.opts.ReportPoll, "management account (no root session can target it)")
 	case r.opts.RoleName != "":
 		a.Method = MethodCredentialReport
-		var c sessionCreds
+		var c rootsession.Credentials
 		if c, err = r.assumeRole(ctx, a.ID); err == nil {
 			root, err = readRootWithoutSession(ctx, r.memberIAM(c), r.opts.ReportPoll, "read through role "+r.opts.RoleName)
 		}
 	default:
 		a.Method = MethodAssumeRoot
-		var c sessionCreds
-		if c, err = r.assumeRoot(ctx, a.ID); err == nil {
-			r.limiter.Succeeded()
-			root, err = ReadRoot(ctx, r.memberIAM(c))
+		var s *rootsession.Session
+		if s, err = r.sessions.Open(ctx, a.ID, rootsession.Audit); err == nil {
+			root, err = ReadRoot(ctx, iam.NewFromConfig(s.Config()))
 		}
 	}
 	if err != nil {

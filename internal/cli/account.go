@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rootguard/rootguard/internal/mode"
+	"github.com/rootguard/rootguard/internal/org"
 )
 
 func newAccountCmd(io IO, logger func() *slog.Logger) *cobra.Command {
@@ -39,6 +40,7 @@ type accountCreateOptions struct {
 	configSet bool
 	poll      time.Duration
 	timeout   time.Duration
+	region    string
 }
 
 func newAccountCreateCmd(io IO, logger func() *slog.Logger) *cobra.Command {
@@ -84,6 +86,7 @@ Exit 0: created and secure (or a dry run); 3: created, but a check failed
 	f.StringVar(&o.config, "config", defaultModeConfig, "the modes per OU, to show the new account's (optional)")
 	f.DurationVar(&o.poll, "poll-interval", 5*time.Second, "how often the request's status is read")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "how long to wait for the account")
+	f.StringVar(&o.region, "region", "", "the Region whose STS endpoint opens root sessions (default: the SDK's; AssumeRoot has no global endpoint)")
 	return cmd
 }
 
@@ -131,6 +134,7 @@ func runAccountCreate(ctx context.Context, o *accountCreateOptions) error {
 		return err
 	}
 	v := mode.NewVendor(cfg, o.logger())
+	v.Region = o.region
 	plan, err := v.Prepare(ctx, o.req)
 	switch {
 	case errors.Is(err, mode.ErrOUNotFound), errors.Is(err, mode.ErrEmailTaken):
@@ -187,7 +191,7 @@ func runAccountCreate(ctx context.Context, o *accountCreateOptions) error {
 
 // ouMode is the mode the configuration gives the OU, or nil when there
 // is no configuration file and none was asked for.
-func ouMode(ctx context.Context, o *accountCreateOptions, org *organizations.Client, ouPath string) (*mode.Decision, error) {
+func ouMode(ctx context.Context, o *accountCreateOptions, orgc *organizations.Client, ouPath string) (*mode.Decision, error) {
 	c, err := mode.Load(o.config)
 	switch {
 	case errors.Is(err, os.ErrNotExist) && !o.configSet:
@@ -197,11 +201,11 @@ func ouMode(ctx context.Context, o *accountCreateOptions, org *organizations.Cli
 	}
 	var paths mode.OUPaths
 	if len(c.OUIDs()) > 0 {
-		tree, err := mode.ReadTree(ctx, org)
+		tree, err := org.Read(ctx, org.Clients{Org: orgc}, 0)
 		if err != nil {
 			return nil, &exitError{code: ExitError, err: err}
 		}
-		paths = tree.Paths
+		paths = tree.Paths()
 	}
 	p, err := c.Resolve(paths)
 	if err != nil {

@@ -20,16 +20,17 @@ import (
 )
 
 type auditOptions struct {
-	io       IO
-	logger   func() *slog.Logger
-	output   string
-	roleName string
-	workers  int
-	rate     float64
-	exports  []string
-	region   string
-	db       string
-	noHist   bool
+	io            IO
+	logger        func() *slog.Logger
+	output        string
+	roleName      string
+	workers       int
+	rate          float64
+	sessionRegion string
+	exports       []string
+	region        string
+	db            string
+	noHist        bool
 }
 
 func newAuditCmd(io IO, logger func() *slog.Logger) *cobra.Command {
@@ -66,6 +67,7 @@ audited (the others still are).`,
 	f.StringVar(&o.roleName, "role-name", "", "read members through this role and the credential report instead of root sessions")
 	f.IntVar(&o.workers, "workers", 64, "accounts audited at once")
 	f.Float64Var(&o.rate, "assume-root-rate", 50, "initial sts:AssumeRoot calls per second (adapts to throttling)")
+	f.StringVar(&o.sessionRegion, "region", "", "the Region whose STS endpoint opens root sessions (default: the SDK's; AssumeRoot has no global endpoint)")
 	f.StringArrayVar(&o.exports, "export", nil, "also write asff=FILE (Security Hub findings), html=FILE (a self-contained report), or import into Security Hub (securityhub: BatchImportFindings in the SDK's region); repeatable")
 	f.StringVar(&o.region, "securityhub-region", "", "home region for ASFF product ARNs (default: the SDK's region)")
 	f.StringVar(&o.db, "db", "", "history database (default: rootguard.db under the user's state directory)")
@@ -157,7 +159,7 @@ func runAudit(ctx context.Context, o *auditOptions) error {
 	if region == "" {
 		region = "us-east-1"
 	}
-	opts := audit.Options{Workers: o.workers, RoleName: o.roleName, AssumeRootRate: o.rate, Logger: o.logger()}
+	opts := audit.Options{Workers: o.workers, RoleName: o.roleName, AssumeRootRate: o.rate, Region: o.sessionRegion, Logger: o.logger()}
 	if o.io.ErrTTY {
 		opts.Progress = progressBar(o.io.Err)
 	}

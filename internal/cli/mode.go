@@ -14,6 +14,7 @@ import (
 
 	"github.com/rootguard/rootguard/internal/audit"
 	"github.com/rootguard/rootguard/internal/mode"
+	"github.com/rootguard/rootguard/internal/org"
 	"github.com/rootguard/rootguard/internal/report"
 	"github.com/rootguard/rootguard/internal/scan"
 	"github.com/rootguard/rootguard/internal/trail"
@@ -202,11 +203,11 @@ func loadPolicy(ctx context.Context, o *modeOptions, required bool) (*mode.Polic
 		if err != nil {
 			return nil, err
 		}
-		tree, err := mode.ReadTree(ctx, organizations.NewFromConfig(cfg))
+		tree, err := org.Read(ctx, org.Clients{Org: organizations.NewFromConfig(cfg)}, 0)
 		if err != nil {
 			return nil, &exitError{code: ExitError, err: fmt.Errorf("%s names OU ids (%s): %w", o.config, strings.Join(ids, ", "), err)}
 		}
-		paths = tree.Paths
+		paths = tree.Paths()
 	}
 	p, err := c.Resolve(paths)
 	if err != nil {

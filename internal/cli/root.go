@@ -53,6 +53,7 @@ type changeOptions struct {
 	output  string
 	workers int
 	rate    float64
+	region  string
 	db      string
 	resume  string
 	// mfaDeleteRole and s3PathStyle let the s3-mfa-delete check read S3.
@@ -180,6 +181,7 @@ func bindChangeRunFlags(cmd *cobra.Command, o *changeOptions) {
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json (one object per account) or csv")
 	f.IntVar(&o.workers, "workers", 64, "accounts handled at once")
 	f.Float64Var(&o.rate, "assume-root-rate", 50, "sts:AssumeRoot calls per second at most (slows down while throttled)")
+	f.StringVar(&o.region, "region", "", "the Region whose STS endpoint opens root sessions (default: the SDK's; AssumeRoot has no global endpoint)")
 	f.StringVar(&o.db, "db", "", "journal database (default: rootguard.db under the user's state directory)")
 }
 
@@ -192,7 +194,7 @@ func (o *changeOptions) format() (string, error) {
 }
 
 func (o *changeOptions) remediateOptions() remediate.Options {
-	opts := remediate.Options{Workers: o.workers, AssumeRootRate: o.rate, Logger: o.logger()}
+	opts := remediate.Options{Workers: o.workers, AssumeRootRate: o.rate, Region: o.region, Logger: o.logger()}
 	if o.io.ErrTTY {
 		opts.Progress = progressBar(o.io.Err)
 	}

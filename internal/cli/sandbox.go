@@ -14,8 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rootguard/rootguard/internal/audit"
 	"github.com/rootguard/rootguard/internal/awssim"
+	"github.com/rootguard/rootguard/internal/org"
 )
 
 type sandboxOptions struct {
@@ -201,7 +201,7 @@ func printEnv(w io.Writer, env map[string]string, format string) error {
 func detachBlockingSCPs(sc *awssim.Scenario) {
 	for i := range sc.Policies {
 		p := &sc.Policies[i]
-		if denies, exempts, err := audit.AnalyzeSCP(p.Content); err == nil && denies && !exempts {
+		if denies, exempts, err := org.AnalyzeSCP(p.Content); err == nil && denies && !exempts {
 			p.Targets = nil
 		}
 	}

@@ -47,6 +47,7 @@ type unlockFindOptions struct {
 	output    string
 	workers   int
 	rate      float64
+	region    string
 	pathStyle bool
 }
 
@@ -82,6 +83,7 @@ queues there). Nothing is changed.`,
 	f.IntVar(&o.workers, "workers", 16, "accounts read at once")
 	f.Float64Var(&o.rate, "assume-root-rate", 50, "sts:AssumeRoot calls per second at most (slows down while throttled)")
 	f.BoolVar(&o.pathStyle, "s3-path-style", false, "address S3 buckets by path (for S3-compatible servers)")
+	f.StringVar(&o.region, "region", "", "the Region whose STS endpoint opens root sessions (default: the SDK's; AssumeRoot has no global endpoint)")
 	return cmd
 }
 
@@ -101,7 +103,7 @@ func runUnlockFind(ctx context.Context, o *unlockFindOptions) error {
 		return err
 	}
 	opts := remediate.UnlockOptions{
-		Options:     remediate.Options{Workers: o.workers, AssumeRootRate: o.rate, Logger: o.logger()},
+		Options:     remediate.Options{Workers: o.workers, AssumeRootRate: o.rate, Region: o.region, Logger: o.logger()},
 		Regions:     o.regions,
 		S3PathStyle: o.pathStyle,
 	}
@@ -147,6 +149,7 @@ type unlockOptions struct {
 	output    string
 	db        string
 	pathStyle bool
+	region    string
 }
 
 func newUnlockResourceCmd(io IO, logger func() *slog.Logger, service string) *cobra.Command {
@@ -187,6 +190,7 @@ is left alone unless --force. The region comes from the queue URL
 		f.StringVar(&o.target.QueueURL, "queue-url", "", "the queue's URL")
 		f.StringVar(&o.target.Region, "region", "", "the queue's region when its URL does not name one")
 	}
+	f.StringVar(&o.region, "session-region", "", "the Region whose STS endpoint opens the root session (default: the SDK's; AssumeRoot has no global endpoint)")
 	f.StringVar(&o.policy, "policy", "", "replace the policy with the one in this file instead of deleting it")
 	f.BoolVar(&o.target.Force, "force", false, "change the policy even though rootguard does not judge it locked")
 	f.BoolVarP(&o.yes, "yes", "y", false, "apply without asking")
@@ -223,7 +227,7 @@ func runUnlock(ctx context.Context, o *unlockOptions) error {
 	if err != nil {
 		return err
 	}
-	opts := remediate.UnlockOptions{Options: remediate.Options{Logger: o.logger()}, S3PathStyle: o.pathStyle}
+	opts := remediate.UnlockOptions{Options: remediate.Options{Region: o.region, Logger: o.logger()}, S3PathStyle: o.pathStyle}
 	p, err := remediate.PlanUnlock(ctx, cfg, t, opts)
 	var te *remediate.TargetError
 	if errors.As(err, &te) {

@@ -10,14 +10,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
 	"github.com/rootguard/rootguard/internal/audit"
+	"github.com/rootguard/rootguard/internal/org"
+	"github.com/rootguard/rootguard/internal/rootsession"
 )
 
 // Errors of Prepare that say the request itself is wrong.
@@ -41,10 +40,12 @@ func (e *CreateFailedError) Error() string {
 // account's credentials (CreateAccount and MoveAccount are the management
 // account's alone).
 type Vendor struct {
+	// Region is where the root session that checks a new account opens
+	// (default the configuration's).
+	Region string
 	cfg    aws.Config
 	org    *organizations.Client
 	iam    *iam.Client
-	sts    *sts.Client
 	now    func() time.Time
 	logger *slog.Logger
 }
@@ -55,7 +56,7 @@ func NewVendor(cfg aws.Config, logger *slog.Logger) *Vendor {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Vendor{cfg: cfg, org: organizations.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), sts: sts.NewFromConfig(cfg), now: time.Now, logger: logger}
+	return &Vendor{cfg: cfg, org: organizations.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), now: time.Now, logger: logger}
 }
 
 // AccountRequest is an account to create.
@@ -82,7 +83,6 @@ type CreatePlan struct {
 	Warnings []string `json:"warnings"`
 
 	chain []string // the OU's id and its ancestors'
-	paths OUPaths
 }
 
 // Prepare checks the request against the organization — the OU exists,
@@ -90,52 +90,42 @@ type CreatePlan struct {
 // centralized root access is on — and says what Create will do. It
 // changes nothing.
 func (v *Vendor) Prepare(ctx context.Context, req AccountRequest) (*CreatePlan, error) {
-	tree, err := ReadTree(ctx, v.org)
+	o, err := org.Read(ctx, org.Clients{Org: v.org, IAM: v.iam}, org.All)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("mode: %w", err)
 	}
-	ouID, ouPath, ok := tree.Find(req.OU)
+	ou, ok := o.FindOU(req.OU)
 	if !ok {
 		return nil, fmt.Errorf("mode: OU %q: %w", req.OU, ErrOUNotFound)
 	}
-	p := &CreatePlan{Name: req.Name, Email: req.Email, OUID: ouID, OUPath: ouPath, RootID: tree.RootID,
-		RootDenySCPs: []audit.RootDenySCP{}, EnabledFeatures: []string{}, Warnings: []string{}, chain: tree.Chain(ouID), paths: tree.Paths}
-
-	accts := organizations.NewListAccountsPaginator(v.org, &organizations.ListAccountsInput{})
-	for accts.HasMorePages() {
-		page, err := accts.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("mode: list accounts: %w", err)
-		}
-		for _, a := range page.Accounts {
-			if strings.EqualFold(aws.ToString(a.Email), req.Email) {
-				return nil, fmt.Errorf("mode: %s is the root email of account %s: %w", req.Email, aws.ToString(a.Id), ErrEmailTaken)
-			}
+	ouID, ouPath := ou.ID, ou.Path
+	p := &CreatePlan{Name: req.Name, Email: req.Email, OUID: ouID, OUPath: ouPath, RootID: o.RootID,
+		RootDenySCPs: []audit.RootDenySCP{}, EnabledFeatures: []string{}, Warnings: []string{}, chain: o.Chain(ouID)}
+	for _, a := range o.Accounts {
+		if strings.EqualFold(a.Email, req.Email) {
+			return nil, fmt.Errorf("mode: %s is the root email of account %s: %w", req.Email, a.ID, ErrEmailTaken)
 		}
 	}
-
-	if p.RootDenySCPs, err = v.rootDenySCPs(ctx, p.chain, tree.Paths); err != nil {
-		return nil, err
+	if !o.SCPsRead() {
+		return nil, fmt.Errorf("mode: %s", strings.Join(o.Problems, "; "))
 	}
-	featuresRead := false
-	if f, err := v.iam.ListOrganizationsFeatures(ctx, &iam.ListOrganizationsFeaturesInput{}); err != nil {
-		p.Warnings = append(p.Warnings, fmt.Sprintf("centralized root access unknown: list organizations features: %v", err))
-	} else {
-		featuresRead = true
-		for _, e := range f.EnabledFeatures {
-			p.EnabledFeatures = append(p.EnabledFeatures, string(e))
-		}
+	p.RootDenySCPs = append(p.RootDenySCPs, o.RootDenySCPs(p.chain...)...)
+	featuresRead := true
+	for _, pr := range o.Problems {
+		p.Warnings = append(p.Warnings, "centralized root access unknown: "+pr)
+		featuresRead = false
 	}
+	p.EnabledFeatures = append(p.EnabledFeatures, o.EnabledFeatures...)
 	p.Warnings = append(p.Warnings, planWarnings(p, featuresRead)...)
 
 	p.Steps = []string{
 		fmt.Sprintf("CreateAccount %q <%s> with IamUserAccessToBilling=ALLOW (IAM roles can see billing: activating it later needs the root user)", req.Name, req.Email),
 		"wait while DescribeCreateAccountStatus says IN_PROGRESS",
 	}
-	if ouID == tree.RootID {
-		p.Steps = append(p.Steps, "leave the account under the root "+tree.RootID)
+	if ouID == o.RootID {
+		p.Steps = append(p.Steps, "leave the account under the root "+o.RootID)
 	} else {
-		p.Steps = append(p.Steps, fmt.Sprintf("MoveAccount from the root %s to %s (%s)", tree.RootID, ouPath, ouID))
+		p.Steps = append(p.Steps, fmt.Sprintf("MoveAccount from the root %s to %s (%s)", o.RootID, ouPath, ouID))
 	}
 	p.Steps = append(p.Steps,
 		"open an IAMAuditRootUserCredentials root session on the account and confirm its root user has no password, access key, signing certificate or MFA device",
@@ -168,46 +158,17 @@ func planWarnings(p *CreatePlan, featuresRead bool) []string {
 	return out
 }
 
-// rootDenySCPs lists the SCPs that deny the root user among those
-// attached to the targets (an account or OU and its ancestors).
-func (v *Vendor) rootDenySCPs(ctx context.Context, targets []string, paths OUPaths) ([]audit.RootDenySCP, error) {
-	out := []audit.RootDenySCP{}
-	type verdict struct{ denies, exempts bool }
-	seen := map[string]verdict{}
-	for _, target := range targets {
-		pols := organizations.NewListPoliciesForTargetPaginator(v.org, &organizations.ListPoliciesForTargetInput{
-			TargetId: aws.String(target), Filter: orgtypes.PolicyTypeServiceControlPolicy})
-		for pols.HasMorePages() {
-			page, err := pols.NextPage(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("mode: list SCPs of %s: %w", target, err)
-			}
-			for _, ps := range page.Policies {
-				id := aws.ToString(ps.Id)
-				vd, ok := seen[id]
-				if !ok {
-					d, err := v.org.DescribePolicy(ctx, &organizations.DescribePolicyInput{PolicyId: ps.Id})
-					if err != nil {
-						return nil, fmt.Errorf("mode: describe SCP %s: %w", id, err)
-					}
-					denies, exempts, err := audit.AnalyzeSCP(aws.ToString(d.Policy.Content))
-					if err != nil {
-						return nil, fmt.Errorf("mode: SCP %s: %w", id, err)
-					}
-					vd = verdict{denies, exempts}
-					seen[id] = vd
-				}
-				if vd.denies {
-					name := target
-					if p, ok := paths[target]; ok {
-						name = p + " (" + target + ")"
-					}
-					out = append(out, audit.RootDenySCP{ID: id, Name: aws.ToString(ps.Name), Target: name, ExemptsRootSessions: vd.exempts})
-				}
-			}
-		}
+// rootDenySCPs reads the SCPs again (the account is new) and lists those
+// that deny the root user among those attached to the targets.
+func (v *Vendor) rootDenySCPs(ctx context.Context, targets []string) ([]audit.RootDenySCP, error) {
+	o, err := org.Read(ctx, org.Clients{Org: v.org, IAM: v.iam}, org.SCPs)
+	if err != nil {
+		return nil, fmt.Errorf("mode: %w", err)
 	}
-	return out, nil
+	if !o.SCPsRead() {
+		return nil, fmt.Errorf("mode: %s", strings.Join(o.Problems, "; "))
+	}
+	return append([]audit.RootDenySCP{}, o.RootDenySCPs(targets...)...), nil
 }
 
 // CreateOptions tune Create.
@@ -351,7 +312,7 @@ func (v *Vendor) check(ctx context.Context, p *CreatePlan, res *CreateResult, po
 
 	acct := &audit.Account{ID: res.Account, Name: p.Name, Email: p.Email, OUPath: p.OUPath, State: "ACTIVE", Method: audit.MethodAssumeRoot}
 	attempts := 5
-	if scps, err := v.rootDenySCPs(ctx, append([]string{res.Account}, p.chain...), p.paths); err != nil {
+	if scps, err := v.rootDenySCPs(ctx, append([]string{res.Account}, p.chain...)); err != nil {
 		add(CheckRootDenySCP, false, "%v", err)
 	} else {
 		res.SCPs, acct.RootDenySCPs = scps, scps
@@ -402,18 +363,17 @@ func (v *Vendor) check(ctx context.Context, p *CreatePlan, res *CreateResult, po
 	res.Secure = !slices.ContainsFunc(res.Checks, func(c Check) bool { return !c.OK })
 }
 
-// readRoot reads the new account's root user in an audit root session. A
-// new account may refuse root sessions for a moment: AssumeRoot is tried
-// up to attempts times, poll apart.
+// readRoot reads the new account's root user in an audit root session
+// (internal/rootsession). A new account may refuse root sessions for a
+// moment: AssumeRoot is tried up to attempts times, poll apart.
 func (v *Vendor) readRoot(ctx context.Context, account string, attempts int, poll time.Duration) (*audit.Root, error) {
-	var out *sts.AssumeRootOutput
-	var err error
+	opener, err := rootsession.New(v.cfg, rootsession.Options{Region: v.Region, Logger: v.logger})
+	if err != nil {
+		return nil, err
+	}
+	var s *rootsession.Session
 	for attempt := 1; ; attempt++ {
-		out, err = v.sts.AssumeRoot(ctx, &sts.AssumeRootInput{
-			TargetPrincipal: aws.String(account),
-			TaskPolicyArn:   &ststypes.PolicyDescriptorType{Arn: aws.String(audit.AuditTaskPolicy)},
-			DurationSeconds: aws.Int32(900),
-		})
+		s, err = opener.Open(ctx, account, rootsession.Audit)
 		if err == nil || attempt >= attempts || ctx.Err() != nil {
 			break
 		}
@@ -424,16 +384,7 @@ func (v *Vendor) readRoot(ctx context.Context, account string, attempts int, pol
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("assume root: %w", err)
+		return nil, err
 	}
-	c := out.Credentials
-	if c == nil || c.AccessKeyId == nil || c.SecretAccessKey == nil {
-		return nil, errors.New("assume root: no credentials in the response")
-	}
-	// The session's credentials go straight into the client: never kept,
-	// printed or logged.
-	member := iam.NewFromConfig(v.cfg, func(o *iam.Options) {
-		o.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
-	})
-	return audit.ReadRoot(ctx, member)
+	return audit.ReadRoot(ctx, iam.NewFromConfig(s.Config()))
 }

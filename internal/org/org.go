@@ -1,7 +1,3 @@
-// Package org reads and changes the organization-wide setup that
-// centralized root access needs: all-features mode, trusted access for
-// IAM, an optional IAM delegated administrator, and the two root-access
-// features (root credentials management and root sessions).
 package org
 
 import (
@@ -9,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -17,8 +14,6 @@ import (
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
-
-	"github.com/rootguard/rootguard/internal/audit"
 )
 
 // IAMServicePrincipal is IAM's service principal in Organizations.
@@ -72,40 +67,15 @@ func ReadStatus(ctx context.Context, c Clients) (*Status, error) {
 	if st.CallerAccountID != st.ManagementAccountID {
 		st.Warnings = append(st.Warnings, fmt.Sprintf("running from account %s, not the management account %s: only the management account can change this setup", st.CallerAccountID, st.ManagementAccountID))
 	}
-	access := organizations.NewListAWSServiceAccessForOrganizationPaginator(c.Org, &organizations.ListAWSServiceAccessForOrganizationInput{})
-	for access.HasMorePages() {
-		page, err := access.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("org: list trusted access: %w", err)
-		}
-		for _, s := range page.EnabledServicePrincipals {
-			if aws.ToString(s.ServicePrincipal) == IAMServicePrincipal {
-				st.IAMTrustedAccess = true
-			}
-		}
-	}
-	admins := organizations.NewListDelegatedAdministratorsPaginator(c.Org, &organizations.ListDelegatedAdministratorsInput{ServicePrincipal: aws.String(IAMServicePrincipal)})
-	for admins.HasMorePages() {
-		page, err := admins.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("org: list delegated administrators: %w", err)
-		}
-		for _, a := range page.DelegatedAdministrators {
-			st.DelegatedAdmins = append(st.DelegatedAdmins, aws.ToString(a.Id))
-		}
-	}
-	if st.IAMTrustedAccess {
-		f, err := c.IAM.ListOrganizationsFeatures(ctx, &iam.ListOrganizationsFeaturesInput{})
-		if err != nil {
-			return nil, fmt.Errorf("org: list root-access features: %w", err)
-		}
-		for _, e := range f.EnabledFeatures {
-			st.EnabledFeatures = append(st.EnabledFeatures, string(e))
-		}
-	}
-	if err := st.readSCPs(ctx, c.Org); err != nil {
+	o, err := Read(ctx, c, Setup|SCPs)
+	if err != nil {
 		return nil, err
 	}
+	if len(o.Problems) > 0 {
+		return nil, fmt.Errorf("org: %s", strings.Join(o.Problems, "; "))
+	}
+	st.IAMTrustedAccess, st.DelegatedAdmins, st.EnabledFeatures = o.IAMTrustedAccess, o.DelegatedAdmins, o.EnabledFeatures
+	st.BlockingSCPs = o.blockingSCPs()
 	for _, p := range st.BlockingSCPs {
 		st.Warnings = append(st.Warnings, fmt.Sprintf("SCP %s (%s) on %v denies the root user without exempting aws:AssumedRoot: every root session below it will fail; add a condition such as \"Null\": {\"aws:AssumedRoot\": \"true\"}", p.ID, p.Name, p.Targets))
 	}
@@ -131,39 +101,31 @@ func identify(ctx context.Context, c Clients) (*Status, error) {
 	return st, nil
 }
 
-func (st *Status) readSCPs(ctx context.Context, o *organizations.Client) error {
-	pols := organizations.NewListPoliciesPaginator(o, &organizations.ListPoliciesInput{Filter: orgtypes.PolicyTypeServiceControlPolicy})
-	for pols.HasMorePages() {
-		page, err := pols.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("org: list SCPs: %w", err)
-		}
-		for _, p := range page.Policies {
-			d, err := o.DescribePolicy(ctx, &organizations.DescribePolicyInput{PolicyId: p.Id})
-			if err != nil {
-				return fmt.Errorf("org: describe SCP %s: %w", aws.ToString(p.Id), err)
-			}
-			denies, exempts, err := audit.AnalyzeSCP(aws.ToString(d.Policy.Content))
-			if err != nil || !denies || exempts {
+// blockingSCPs are the root-deny SCPs without the aws:AssumedRoot
+// exemption, each with every target it is attached to.
+func (o *Organization) blockingSCPs() []SCP {
+	var out []SCP
+	byID := map[string]int{}
+	ids := make([]string, 0, len(o.scpTargets))
+	for id := range o.scpTargets {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, tid := range ids {
+		for _, p := range o.RootDenySCPs(tid) {
+			if p.ExemptsRootSessions {
 				continue
 			}
-			scp := SCP{ID: aws.ToString(p.Id), Name: aws.ToString(p.Name)}
-			tp := organizations.NewListTargetsForPolicyPaginator(o, &organizations.ListTargetsForPolicyInput{PolicyId: p.Id})
-			for tp.HasMorePages() {
-				page, err := tp.NextPage(ctx)
-				if err != nil {
-					return fmt.Errorf("org: targets of SCP %s: %w", scp.ID, err)
-				}
-				for _, t := range page.Targets {
-					scp.Targets = append(scp.Targets, aws.ToString(t.Name)+" ("+aws.ToString(t.TargetId)+")")
-				}
+			i, ok := byID[p.ID]
+			if !ok {
+				i = len(out)
+				byID[p.ID] = i
+				out = append(out, SCP{ID: p.ID, Name: p.Name})
 			}
-			if len(scp.Targets) > 0 {
-				st.BlockingSCPs = append(st.BlockingSCPs, scp)
-			}
+			out[i].Targets = append(out[i].Targets, p.Target)
 		}
 	}
-	return nil
+	return out
 }
 
 // StepState is what happened to one step of enabling.

@@ -105,7 +105,10 @@ func Apply(ctx context.Context, cfg aws.Config, doc []byte, j *store.Store, opts
 		return Resume(ctx, cfg, unfinished[0].ID, j, opts)
 	}
 	opts = opts.withDefaults()
-	c := newClient(cfg, opts)
+	c, err := newClient(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
 	caller, _, err := c.callerARN(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("remediate: %w", err)
@@ -142,7 +145,10 @@ func Resume(ctx context.Context, cfg aws.Config, runID string, j *store.Store, o
 		return nil, fmt.Errorf("remediate: run %s: %w", runID, err)
 	}
 	opts = opts.withDefaults()
-	c := newClient(cfg, opts)
+	c, err := newClient(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
 	caller, reqID, err := c.callerARN(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("remediate: %w", err)

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/rootguard/rootguard/internal/rootsession"
 )
 
 // CheckOutcome is what a check found.
@@ -164,7 +166,8 @@ type S3MFADelete struct {
 // NewS3MFADelete returns the check reading S3 through role. cfg is the
 // configuration of the account the role trusts (the management account).
 func NewS3MFADelete(cfg aws.Config, role string, s3PathStyle bool, opts Options) S3MFADelete {
-	return S3MFADelete{Role: role, client: newClient(cfg, opts.withDefaults()), pathStyle: s3PathStyle}
+	c, _ := newClient(cfg, opts.withDefaults()) // the check opens no root session: only AssumeRole
+	return S3MFADelete{Role: role, client: c, pathStyle: s3PathStyle}
 }
 
 // ID implements Check.
@@ -218,8 +221,11 @@ func (c S3MFADelete) read(ctx context.Context, account string) (enabled, unknown
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("assume role: %w", err)
 	}
-	cr := out.Credentials
-	s3c := c.client.memberS3(sessionCreds{aws.ToString(cr.AccessKeyId), aws.ToString(cr.SecretAccessKey), aws.ToString(cr.SessionToken)}, c.pathStyle)
+	cr, err := rootsession.NewCredentials(out.Credentials)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	s3c := c.client.memberS3(cr, c.pathStyle)
 	buckets, err := listBuckets(ctx, s3c, "")
 	if err != nil {
 		return nil, nil, 0, err

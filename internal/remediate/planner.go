@@ -93,22 +93,25 @@ func PlanAllowRecovery(ctx context.Context, cfg aws.Config, sel Selection, opts 
 
 // newPlan reads who is calling and the organization, and selects targets.
 func newPlan(ctx context.Context, cfg aws.Config, kind Kind, sel Selection, opts Options) (*Plan, *client, error) {
-	c := newClient(cfg, opts)
+	c, err := newClient(cfg, opts)
+	if err != nil {
+		return nil, nil, err
+	}
 	caller, _, err := c.callerARN(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("remediate: %w", err)
 	}
-	o, err := discover(ctx, c.org)
+	o, err := c.discover(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("remediate: %w", err)
 	}
-	accts, err := o.selectTargets(sel)
+	accts, err := selectTargets(o, sel)
 	if err != nil {
 		return nil, nil, err
 	}
 	p := &Plan{
 		Version: PlanVersion, Kind: kind, CreatedAt: opts.Now().UTC(), CreatedBy: caller,
-		Organization: o.id, ManagementAccount: o.management, Selection: sel, Accounts: accts,
+		Organization: o.ID, ManagementAccount: o.ManagementAccountID, Selection: sel, Accounts: accts,
 	}
 	return p, c, nil
 }

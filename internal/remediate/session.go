@@ -10,33 +10,31 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/rootguard/rootguard/internal/pace"
+	"github.com/rootguard/rootguard/internal/rootsession"
 )
 
-// Root-task policies, by short name.
+// Root-task policies, by short name (internal/rootsession names them).
 const (
-	TaskAudit          = "IAMAuditRootUserCredentials"
-	TaskDelete         = "IAMDeleteRootUserCredentials"
-	TaskCreatePassword = "IAMCreateRootUserPassword"
+	TaskAudit          = string(rootsession.Audit)
+	TaskDelete         = string(rootsession.DeleteCredentials)
+	TaskCreatePassword = string(rootsession.CreatePassword)
 )
 
-const taskPolicyPrefix = "arn:aws:iam::aws:policy/root-task/"
+const taskPolicyPrefix = rootsession.ARNPrefix
 
 // Options tune planning and applying.
 type Options struct {
 	// Workers is how many accounts are handled at once (default 64).
 	Workers int
+	// Region is where root sessions are opened (default the
+	// configuration's): AssumeRoot works only at a Regional endpoint.
+	Region string
 	// AssumeRootRate is the pace of sts:AssumeRoot calls per second
 	// (default 50): throttling slows it by a quarter, successes bring it
 	// back up to MaxAssumeRootRate (default AssumeRootRate itself: a
@@ -97,33 +95,29 @@ func (o Options) withDefaults() Options {
 }
 
 // client holds what every account shares: the configuration, the
-// Organizations and STS clients, and the pace of AssumeRoot.
+// Organizations and STS clients, and the root sessions' opener.
 type client struct {
-	cfg     aws.Config
-	opts    Options
-	org     *organizations.Client
-	sts     *sts.Client
-	limiter *pace.Adaptive
+	cfg      aws.Config
+	opts     Options
+	org      *organizations.Client
+	sts      *sts.Client // GetCallerIdentity, AssumeRole
+	sessions *rootsession.Opener
 }
 
-func newClient(cfg aws.Config, opts Options) *client {
-	c := &client{opts: opts, limiter: pace.NewAdaptive(opts.AssumeRootRate, 1, opts.MaxAssumeRootRate)}
+func newClient(cfg aws.Config, opts Options) (*client, error) {
+	c := &client{opts: opts}
 	c.cfg = cfg.Copy()
-	standard := func() aws.RetryerV2 {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
-			o.MaxAttempts = opts.MaxAttempts
-			o.MaxBackoff = opts.MaxBackoff
-			// Many accounts in flight share one client: a retry quota
-			// would turn a burst of throttling into failed accounts.
-			o.RateLimiter = ratelimit.None
-		})
-	}
+	standard := rootsession.Retryer(opts.MaxAttempts, opts.MaxBackoff)
 	c.cfg.Retryer = func() aws.Retryer { return standard() }
 	c.org = organizations.NewFromConfig(c.cfg)
-	c.sts = sts.NewFromConfig(c.cfg, func(o *sts.Options) {
-		o.Retryer = &pace.ObservingRetryer{RetryerV2: standard(), Throttled: c.limiter.Throttled}
-	})
-	return c
+	c.sts = sts.NewFromConfig(c.cfg)
+	var err error
+	c.sessions, err = rootsession.New(cfg, rootsession.Options{Region: opts.Region, Rate: opts.AssumeRootRate,
+		MaxRate: opts.MaxAssumeRootRate, MaxAttempts: opts.MaxAttempts, MaxBackoff: opts.MaxBackoff, Logger: opts.Logger})
+	if err != nil {
+		return c, fmt.Errorf("remediate: %w", err) // c serves calls that open no root session
+	}
+	return c, nil
 }
 
 // callerARN is who is running rootguard, for the journal, and the
@@ -136,44 +130,23 @@ func (c *client) callerARN(ctx context.Context) (string, string, error) {
 	return aws.ToString(out.Arn), requestID(out.ResultMetadata), nil
 }
 
-// sessionCreds holds a root session's temporary credentials. It never
-// prints or logs its secret parts.
-type sessionCreds struct {
-	accessKeyID, secret, token string
-}
-
-func (c sessionCreds) String() string       { return "credentials(" + c.accessKeyID + ", [redacted])" }
-func (c sessionCreds) GoString() string     { return c.String() }
-func (c sessionCreds) LogValue() slog.Value { return slog.StringValue(c.String()) }
-
 // assumeRoot opens a root session on a member account with a task policy
 // (short name). It returns the request id even when it fails.
-func (c *client) assumeRoot(ctx context.Context, account, task string) (sessionCreds, string, error) {
-	if err := c.limiter.Wait(ctx); err != nil {
-		return sessionCreds{}, "", err
-	}
-	out, err := c.sts.AssumeRoot(ctx, &sts.AssumeRootInput{
-		TargetPrincipal: aws.String(account),
-		TaskPolicyArn:   &ststypes.PolicyDescriptorType{Arn: aws.String(taskPolicyPrefix + task)},
-		DurationSeconds: aws.Int32(900),
-	})
+func (c *client) assumeRoot(ctx context.Context, account, task string) (*rootsession.Session, string, error) {
+	s, err := c.sessions.Open(ctx, account, rootsession.Task(task))
 	if err != nil {
-		return sessionCreds{}, errRequestID(err), fmt.Errorf("assume root (%s): %w", task, err)
+		var re *rootsession.Error
+		if errors.As(err, &re) {
+			return nil, re.RequestID, err
+		}
+		return nil, "", err
 	}
-	c.limiter.Succeeded()
-	reqID := requestID(out.ResultMetadata)
-	cr := out.Credentials
-	if cr == nil || cr.AccessKeyId == nil || cr.SecretAccessKey == nil {
-		return sessionCreds{}, reqID, errors.New("assume root: no credentials in the response")
-	}
-	return sessionCreds{aws.ToString(cr.AccessKeyId), aws.ToString(cr.SecretAccessKey), aws.ToString(cr.SessionToken)}, reqID, nil
+	return s, s.RequestID, nil
 }
 
 // memberIAM returns an IAM client acting with a root session.
-func (c *client) memberIAM(s sessionCreds) *iam.Client {
-	return iam.NewFromConfig(c.cfg, func(o *iam.Options) {
-		o.Credentials = credentials.NewStaticCredentialsProvider(s.accessKeyID, s.secret, s.token)
-	})
+func (c *client) memberIAM(s *rootsession.Session) *iam.Client {
+	return iam.NewFromConfig(c.cfg, func(o *iam.Options) { o.Credentials = s.Credentials.Provider() })
 }
 
 // requestID is the AWS request id of a response.
@@ -184,13 +157,7 @@ func requestID(md middleware.Metadata) string {
 
 // errRequestID is the AWS request id of a failed call's answer ("" when
 // no answer came).
-func errRequestID(err error) string {
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		return re.ServiceRequestID()
-	}
-	return ""
-}
+func errRequestID(err error) string { return rootsession.ErrRequestID(err) }
 
 // errorCode is an AWS error's code, or "".
 func errorCode(err error) string {

@@ -155,7 +155,10 @@ func PlanUnlock(ctx context.Context, cfg aws.Config, t UnlockTarget, opts Unlock
 		}
 	}
 
-	c := newClient(cfg, opts.Options)
+	c, err := newClient(cfg, opts.Options)
+	if err != nil {
+		return nil, err
+	}
 	caller, _, err := c.callerARN(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("remediate: %w", err)
@@ -173,7 +176,7 @@ func PlanUnlock(ctx context.Context, cfg aws.Config, t UnlockTarget, opts Unlock
 		return nil, fmt.Errorf("remediate: account %s: %w", t.Account, err)
 	}
 	if t.Service == ServiceS3 {
-		s3c := c.memberS3(s, opts.S3PathStyle)
+		s3c := c.memberS3(s.Credentials, opts.S3PathStyle)
 		bs, err := listBuckets(ctx, s3c, t.Bucket)
 		if err != nil {
 			return nil, fmt.Errorf("remediate: account %s: %w", t.Account, err)
@@ -190,7 +193,7 @@ func PlanUnlock(ctx context.Context, cfg aws.Config, t UnlockTarget, opts Unlock
 			return nil, fmt.Errorf("remediate: account %s: %w", t.Account, err)
 		}
 	} else {
-		p.Policy, _, err = queuePolicy(ctx, c.memberSQS(s), p.Region, t.QueueURL)
+		p.Policy, _, err = queuePolicy(ctx, c.memberSQS(s.Credentials), p.Region, t.QueueURL)
 		var qdne *sqstypes.QueueDoesNotExist
 		if errors.As(err, &qdne) {
 			return nil, &TargetError{Target: "queue " + t.QueueURL, Err: fmt.Errorf("no such queue in account %s, %s", t.Account, p.Region)}
@@ -307,7 +310,10 @@ func ApplyUnlock(ctx context.Context, cfg aws.Config, p *UnlockPlan, j *store.St
 		return nil, &TargetError{Target: p.Account, Err: ErrManagementAccount}
 	}
 	opts = opts.withDefaults(cfg)
-	c := newClient(cfg, opts.Options)
+	c, err := newClient(cfg, opts.Options)
+	if err != nil {
+		return nil, err
+	}
 	caller, _, err := c.callerARN(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("remediate: %w", err)
@@ -377,11 +383,11 @@ func (c *client) unlock(ctx context.Context, j *store.Store, runID string, p *Un
 		action string
 	)
 	if p.Service == ServiceS3 {
-		s3c = c.memberS3(s, opts.S3PathStyle)
+		s3c = c.memberS3(s.Credentials, opts.S3PathStyle)
 		read = func() (string, string, error) { return bucketPolicy(ctx, s3c, bucketInfo{p.Resource, p.Region}) }
 		action = "s3:GetBucketPolicy"
 	} else {
-		sqc = c.memberSQS(s)
+		sqc = c.memberSQS(s.Credentials)
 		read = func() (string, string, error) { return queuePolicy(ctx, sqc, p.Region, p.Resource) }
 		action = "sqs:GetQueueAttributes"
 	}

@@ -10,10 +10,11 @@ import (
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/rootguard/rootguard/internal/rootsession"
 )
 
 // UnlockOptions tune finding and unlocking locked resource policies.
@@ -38,9 +39,9 @@ func (o UnlockOptions) withDefaults(cfg aws.Config) UnlockOptions {
 
 // memberS3 returns an S3 client acting with a session (root or role) in
 // the configuration's region; each call may name another region.
-func (c *client) memberS3(s sessionCreds, pathStyle bool) *s3.Client {
+func (c *client) memberS3(s rootsession.Credentials, pathStyle bool) *s3.Client {
 	return s3.NewFromConfig(c.cfg, func(o *s3.Options) {
-		o.Credentials = credentials.NewStaticCredentialsProvider(s.accessKeyID, s.secret, s.token)
+		o.Credentials = s.Provider()
 		o.UsePathStyle = pathStyle
 		if o.Region == "" {
 			o.Region = "us-east-1"
@@ -49,9 +50,9 @@ func (c *client) memberS3(s sessionCreds, pathStyle bool) *s3.Client {
 }
 
 // memberSQS returns an SQS client acting with a root session.
-func (c *client) memberSQS(s sessionCreds) *sqs.Client {
+func (c *client) memberSQS(s rootsession.Credentials) *sqs.Client {
 	return sqs.NewFromConfig(c.cfg, func(o *sqs.Options) {
-		o.Credentials = credentials.NewStaticCredentialsProvider(s.accessKeyID, s.secret, s.token)
+		o.Credentials = s.Provider()
 	})
 }
 
@@ -163,16 +164,19 @@ func (r *FindResult) Tally() (locked, errs int) {
 // organization cannot be read or the selection is wrong (a *TargetError).
 func FindLocked(ctx context.Context, cfg aws.Config, sel Selection, opts UnlockOptions) (*FindResult, error) {
 	opts = opts.withDefaults(cfg)
-	c := newClient(cfg, opts.Options)
-	o, err := discover(ctx, c.org)
-	if err != nil {
-		return nil, fmt.Errorf("remediate: %w", err)
-	}
-	targets, err := o.selectTargets(sel)
+	c, err := newClient(cfg, opts.Options)
 	if err != nil {
 		return nil, err
 	}
-	res := &FindResult{Organization: o.id, Regions: slices.Clone(opts.Regions), Found: []LockedResource{}}
+	o, err := c.discover(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("remediate: %w", err)
+	}
+	targets, err := selectTargets(o, sel)
+	if err != nil {
+		return nil, err
+	}
+	res := &FindResult{Organization: o.ID, Regions: slices.Clone(opts.Regions), Found: []LockedResource{}}
 	var todo []AccountPlan
 	for _, t := range targets {
 		if t.Action == ActionSkip {
@@ -239,7 +243,7 @@ func (c *client) findInAccount(ctx context.Context, a AccountPlan, opts UnlockOp
 	if s, _, err := c.assumeRoot(ctx, a.Account, TaskS3Unlock); err != nil {
 		fail(ServiceS3, "", "", err)
 	} else {
-		s3c := c.memberS3(s, opts.S3PathStyle)
+		s3c := c.memberS3(s.Credentials, opts.S3PathStyle)
 		bs, err := listBuckets(ctx, s3c, "")
 		if err != nil {
 			fail(ServiceS3, "", "", err)
@@ -263,7 +267,7 @@ func (c *client) findInAccount(ctx context.Context, a AccountPlan, opts UnlockOp
 		fail(ServiceSQS, "", "", err)
 		return found, buckets, queues
 	}
-	sqc := c.memberSQS(s)
+	sqc := c.memberSQS(s.Credentials)
 	for _, region := range opts.Regions {
 		p := sqs.NewListQueuesPaginator(sqc, &sqs.ListQueuesInput{MaxResults: aws.Int32(1000)})
 		for p.HasMorePages() {

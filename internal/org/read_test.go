@@ -1,0 +1,64 @@
+package org
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestRead reads the example organization once and asks it what the
+// commands ask: accounts and where they sit, OU paths both ways, the
+// root-deny SCPs above an account.
+func TestRead(t *testing.T) {
+	o, err := Read(t.Context(), NewClients(start(t, scenario(t))), All)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.ID != "o-exampleorg1" || o.ManagementAccountID != "111111111111" || o.RootID != "r-ex12" || o.FeatureSet != "ALL" {
+		t.Errorf("organization = %s %s %s %s", o.ID, o.ManagementAccountID, o.RootID, o.FeatureSet)
+	}
+	if len(o.Problems) != 0 || !o.IAMTrustedAccess || !slices.Contains(o.EnabledFeatures, "RootSessions") || !slices.Equal(o.DelegatedAdmins, []string{"222222222222"}) {
+		t.Errorf("setup = %v %v %v, problems %v", o.IAMTrustedAccess, o.EnabledFeatures, o.DelegatedAdmins, o.Problems)
+	}
+	var ids []string
+	for _, a := range o.Accounts {
+		ids = append(ids, a.ID)
+	}
+	if !slices.IsSorted(ids) || len(ids) != 8 {
+		t.Errorf("accounts = %v", ids)
+	}
+	eu := o.Account("444444444444")
+	if eu == nil || eu.OUPath != "Root/Workloads/Prod/EU" || !slices.Equal(eu.Ancestors, []string{"r-ex12", "ou-ex12-workload", "ou-ex12-prod0001", "ou-ex12-eu000001"}) {
+		t.Fatalf("prod-eu = %+v", eu)
+	}
+	if got := o.Chain("444444444444"); !slices.Equal(got, []string{"444444444444", "ou-ex12-eu000001", "ou-ex12-prod0001", "ou-ex12-workload", "r-ex12"}) {
+		t.Errorf("chain = %v", got)
+	}
+	for _, name := range []string{"ou-ex12-prod0001", "Root/Workloads/Prod", "workloads/prod", "/Workloads/Prod/"} {
+		if ou, ok := o.FindOU(name); !ok || ou.ID != "ou-ex12-prod0001" {
+			t.Errorf("FindOU(%q) = %+v, %v", name, ou, ok)
+		}
+	}
+	if _, ok := o.FindOU("Workloads/Nope"); ok {
+		t.Error("an OU that does not exist was found")
+	}
+	if o.Paths()["r-ex12"] != "Root" || o.Paths()["ou-ex12-eu000001"] != "Root/Workloads/Prod/EU" {
+		t.Errorf("paths = %v", o.Paths())
+	}
+	scps := o.RootDenySCPs(o.Chain("444444444444")...)
+	if len(scps) != 1 || !scps[0].ExemptsRootSessions || scps[0].Target != "Root/Workloads (ou-ex12-workload)" {
+		t.Errorf("SCPs above prod-eu = %+v", scps)
+	}
+	if scps := o.RootDenySCPs(o.Chain("555555555555")...); len(scps) != 1 || scps[0].ExemptsRootSessions || !strings.Contains(scps[0].Target, "Sandbox") {
+		t.Errorf("SCPs above sandbox = %+v", scps)
+	}
+
+	// Only the tree: no accounts, no SCPs, no setup calls.
+	tree, err := Read(t.Context(), NewClients(start(t, scenario(t))), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tree.Accounts) != 0 || tree.SCPsRead() || tree.IAMTrustedAccess || len(tree.OUs) != 7 {
+		t.Errorf("tree only: %d accounts, SCPs read %v, %d OUs", len(tree.Accounts), tree.SCPsRead(), len(tree.OUs))
+	}
+}
