@@ -2,7 +2,6 @@ package audit
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 )
@@ -93,7 +92,6 @@ func TestMFAKindOf(t *testing.T) {
 	}
 }
 
-
 const reportHeader = "user,arn,user_creation_time,password_enabled,password_last_used,password_last_changed,password_next_rotation,mfa_active,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,access_key_2_last_used_date,access_key_2_last_used_region,access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,cert_2_last_rotated\n"
 
 func TestParseCredentialReport(t *testing.T) {
@@ -121,7 +119,6 @@ func TestParseCredentialReport(t *testing.T) {
 		}
 	}
 }
-
 
 // TestHardwareMFA pins IAM.6 to AWS's definition, one rule for every
 // account, member or management, however it was read.
