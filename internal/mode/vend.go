@@ -109,7 +109,7 @@ func (v *Vendor) Prepare(ctx context.Context, req AccountRequest) (*CreatePlan, 
 	if !o.SCPsRead() {
 		return nil, fmt.Errorf("mode: %s", strings.Join(o.Problems, "; "))
 	}
-	p.RootDenySCPs = append(p.RootDenySCPs, o.RootDenySCPs(p.chain...)...)
+	p.RootDenySCPs = append(p.RootDenySCPs, byPath(o, o.RootDenySCPs(p.chain...))...)
 	featuresRead := true
 	for _, pr := range o.Problems {
 		p.Warnings = append(p.Warnings, "centralized root access unknown: "+pr)
@@ -168,7 +168,18 @@ func (v *Vendor) rootDenySCPs(ctx context.Context, targets []string) ([]audit.Ro
 	if !o.SCPsRead() {
 		return nil, fmt.Errorf("mode: %s", strings.Join(o.Problems, "; "))
 	}
-	return append([]audit.RootDenySCP{}, o.RootDenySCPs(targets...)...), nil
+	return append([]audit.RootDenySCP{}, byPath(o, o.RootDenySCPs(targets...))...), nil
+}
+
+// byPath names the OUs SCPs are attached to by their paths, as plans and
+// checks show OUs.
+func byPath(o *org.Organization, scps []audit.RootDenySCP) []audit.RootDenySCP {
+	for i, s := range scps {
+		if ou := o.OUs[s.TargetID]; ou != nil {
+			scps[i].Target = ou.Path + " (" + ou.ID + ")"
+		}
+	}
+	return scps
 }
 
 // CreateOptions tune Create.

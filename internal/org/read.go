@@ -325,14 +325,15 @@ func (o *Organization) FindOU(s string) (*OU, bool) {
 
 // RootDenySCPs lists the root-deny SCPs that apply to the targets given
 // (an account or OU and the ids above it, as Chain gives them), each
-// naming where it is attached as "name (id)". Targets the organization
+// naming where it is attached as "name (id)" (an OU by its name, the
+// root as Root). Targets the organization
 // does not know yet (an account created since Read) are looked up too.
 // It is nil when the SCPs were not read.
 func (o *Organization) RootDenySCPs(targets ...string) []RootDenySCP {
 	var out []RootDenySCP
 	for _, id := range targets {
 		for _, p := range o.scpTargets[id] {
-			p.Target = o.targetName(id, p.Target)
+			p.Target, p.TargetID = o.targetName(id, p.Target), id
 			out = append(out, p)
 		}
 	}
@@ -345,7 +346,7 @@ func (o *Organization) SCPsRead() bool { return o.scpsRead }
 func (o *Organization) targetName(id, listed string) string {
 	switch {
 	case o.OUs[id] != nil:
-		return o.OUs[id].Path + " (" + id + ")"
+		return o.OUs[id].Name + " (" + id + ")"
 	case o.byID[id] != nil:
 		return o.byID[id].Name + " (" + id + ")"
 	case listed != "":

@@ -46,7 +46,7 @@ func TestRead(t *testing.T) {
 		t.Errorf("paths = %v", o.Paths())
 	}
 	scps := o.RootDenySCPs(o.Chain("444444444444")...)
-	if len(scps) != 1 || !scps[0].ExemptsRootSessions || scps[0].Target != "Root/Workloads (ou-ex12-workload)" {
+	if len(scps) != 1 || !scps[0].ExemptsRootSessions || scps[0].Target != "Workloads (ou-ex12-workload)" {
 		t.Errorf("SCPs above prod-eu = %+v", scps)
 	}
 	if scps := o.RootDenySCPs(o.Chain("555555555555")...); len(scps) != 1 || scps[0].ExemptsRootSessions || !strings.Contains(scps[0].Target, "Sandbox") {

@@ -11,6 +11,8 @@ type RootDenySCP struct {
 	ID     string `json:"id"`
 	Name   string `json:"name"`
 	Target string `json:"target"` // where it is attached: the root, an OU or the account
+	// TargetID is the id of the root, OU or account it is attached to.
+	TargetID string `json:"-"`
 	// ExemptsRootSessions is true when the deny leaves aws:AssumedRoot
 	// sessions alone; without it every centralized root session fails.
 	ExemptsRootSessions bool `json:"exemptsRootSessions"`
