@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/rootguard/rootguard/internal/approval"
 	"github.com/rootguard/rootguard/internal/notify"
 )
 
@@ -28,6 +30,32 @@ type Config struct {
 	// Summary says when the actions that are not alerted one by one are
 	// sent as a session summary.
 	Summary SummaryPolicy
+	// Approvers, when set, are checked again here: an approval whose
+	// approver matches none of them, or is its requester, approves
+	// nothing (the alert says the approval is not valid).
+	Approvers approval.Approvers
+	// StandingAudit are the principals of rootguard's own scheduled audit,
+	// as the deployment declares them: their IAMAuditRootUserCredentials
+	// sessions are covered by a standing approval and produce one digest
+	// per run (see [SummaryPolicy]), never a message per account.
+	StandingAudit approval.Approvers
+}
+
+// StandingAuditApproval names the standing approval of the scheduled
+// audit in alerts.
+const StandingAuditApproval = "standing:scheduled-audit"
+
+// standingAuditPolicy is the one task policy the standing approval
+// covers.
+const standingAuditPolicy = "IAMAuditRootUserCredentials"
+
+// standing reports whether a root session issued by principal with a
+// task policy is covered by the standing approval.
+func (c *Config) standing(principal, taskPolicy string) bool {
+	if _, ok := c.StandingAudit.Match(principal); !ok {
+		return false
+	}
+	return taskPolicy[strings.LastIndex(taskPolicy, "/")+1:] == standingAuditPolicy
 }
 
 // SummaryPolicy says when a root session's accumulated actions are
@@ -56,8 +84,9 @@ const (
 // ConfigFromEnv reads the configuration from environment variables:
 // TOPIC_ARN and TABLE_NAME (required), CHATBOT_TOPIC_ARN, LANGUAGE
 // (en|ja|both, default en), ENRICH_TTL (a Go duration, default 1h),
-// SUMMARY_QUIET (15m), SUMMARY_MAX_AGE (1h) and SUMMARY_MAX_ACTIONS (50).
-// Every problem is reported.
+// SUMMARY_QUIET (15m), SUMMARY_MAX_AGE (1h), SUMMARY_MAX_ACTIONS (50),
+// APPROVERS and STANDING_AUDIT_PRINCIPALS (comma-separated principal ARN
+// patterns). Every problem is reported.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
 		TopicARN:        getenv("TOPIC_ARN"),
@@ -104,6 +133,19 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			c.Summary.MaxActions = n
 		}
 	}
+	patterns := func(name string, into *approval.Approvers) {
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		as, err := approval.ParseApprovers(strings.Split(v, ","))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+		*into = as
+	}
+	patterns("APPROVERS", &c.Approvers)
+	patterns("STANDING_AUDIT_PRINCIPALS", &c.StandingAudit)
 	if len(errs) > 0 {
 		return c, fmt.Errorf("alert: configuration: %w", errors.Join(errs...))
 	}

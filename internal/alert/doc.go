@@ -15,8 +15,12 @@
 //   - remembers root sessions issued by sts:AssumeRoot and joins the
 //     member account's actions to them by the issued access key, with
 //     whether the task policy allows each action;
-//   - names the approval that covers it (approvals live in the same
-//     table, written by `rootguard approval`), or says it is unapproved;
+//   - joins it to the approval that covers it (approvals live in the same
+//     table, written by `rootguard approval` and `rootguard root session`):
+//     by the root session's access key, else by principal, account, task
+//     and time; or to the deployment's standing approval of the scheduled
+//     audit; and judges it (approved, unapproved, used outside its window,
+//     not valid, emergency) — see Handler.decide for what pages;
 //   - alerts on its own what notify.Decide says must be (a session
 //     starting, high-risk actions), enriched with the account's name,
 //     email and OU path from Organizations (cached; a failed lookup still

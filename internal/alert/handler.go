@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/rootguard/rootguard/internal/approval"
 	"github.com/rootguard/rootguard/internal/detect"
 	"github.com/rootguard/rootguard/internal/notify"
 )
@@ -242,40 +244,62 @@ func (h *Handler) handle(ctx context.Context, payload json.RawMessage) (*Result,
 // deliver does steps 2 to 4 of Handle for a claimed event.
 func (h *Handler) deliver(ctx context.Context, d *delivery, f *detect.Finding, res *Result) (Outcome, []Published, error) {
 	now := h.now()
-	switch {
-	case f.Category == detect.RootSessionIssued && f.Session != nil && f.Session.AccessKeyID != "":
-		if err := h.table.putSession(ctx, f.Session, now); err != nil {
-			return "", nil, err
-		}
-	case mayBeRootSession(f):
-		s, err := h.table.session(ctx, f.AccessKeyID)
-		if err != nil {
-			return "", nil, err
-		}
-		joinSession(f, s)
-	}
-	unattributed(f)
-
 	account := alertAccount(f)
 	at := f.EventTime
 	if at.IsZero() {
 		at = now
 	}
-	appr, _, err := h.table.FindApproval(ctx, Lookup{Account: account, At: at})
-	if err != nil {
-		return "", nil, err
+	var v *verdict
+	var err error
+	switch {
+	case f.Category == detect.RootSessionIssued && f.Session != nil && f.Session.AccessKeyID != "":
+		if v, err = h.sessionVerdict(ctx, f.Session, account, at); err != nil {
+			return "", nil, err
+		}
+		if err := h.table.putSession(ctx, f.Session, v, now); err != nil {
+			return "", nil, err
+		}
+	case mayBeRootSession(f):
+		var known bool
+		if v, known, err = h.actionVerdict(ctx, f, at); err != nil {
+			return "", nil, err
+		}
+		if !known {
+			v = nil
+		}
 	}
-	var na notify.Approval
-	if appr != nil {
-		f.Approval = detect.Approval{Status: detect.Approved, ID: appr.ID}
-		na = notifyApproval(appr)
+	unattributed(f)
+	if v == nil {
+		// Not a known root session: an approval for the account and time
+		// (for a console sign-in, a console approval).
+		var task approval.Task
+		if f.Category == detect.ConsoleLogin {
+			task = approval.TaskConsole
+		}
+		covering, _, err := h.table.FindApproval(ctx, Lookup{Account: account, Task: task, At: at})
+		if err != nil {
+			return "", nil, err
+		}
+		v = h.judge(covering, account, task, at)
 	}
-	dec := notify.Decide(*f, na)
+	if v.approved() {
+		f.Approval = detect.Approval{Status: detect.Approved, ID: v.id()}
+	}
+	na := v.notify()
+	dec := h.decide(f, v, na)
 	res.Account, res.Category, res.Severity = account, string(f.Category), string(f.Severity)
 	res.Approval, res.Reason = f.Approval.Status, dec.Reason
 	log := h.log.With("event_id", d.id, "account", account, "region", f.Region, "rule", f.Rule,
-		"category", f.Category, "severity", f.Severity, "approval", f.Approval.Status)
+		"category", f.Category, "severity", f.Severity, "approval", f.Approval.Status, "approval_id", v.id())
 
+	if !dec.Alert && v.standing {
+		p, err := h.table.appendDigest(ctx, f, now)
+		if err != nil {
+			return "", nil, err
+		}
+		log.InfoContext(ctx, "alert: kept for the scheduled audit's digest", "reason", dec.Reason, "digest", p)
+		return Summarised, nil, nil
+	}
 	if !dec.Alert {
 		p, err := h.table.appendSummary(ctx, d.id, f, now)
 		if err != nil {
@@ -300,11 +324,12 @@ func (h *Handler) deliver(ctx context.Context, d *delivery, f *detect.Finding, r
 		log.WarnContext(ctx, "alert: enrichment failed; the alert names the raw account id", "err", err)
 	}
 	a := notify.Render(*f, en, na, h.cfg.Lang)
+	a.Attributes[AttrPage] = strconv.FormatBool(dec.page)
 	pub, err := Publish(ctx, h.sns, h.topics(), a, d.published)
 	if err != nil {
 		return "", pub, err
 	}
-	log.InfoContext(ctx, "alert: published", "reason", dec.Reason, "messages", len(pub))
+	log.InfoContext(ctx, "alert: published", "reason", dec.Reason, "page", dec.page, "messages", len(pub))
 	return Alerted, pub, nil
 }
 
@@ -325,8 +350,52 @@ func alertAccount(f *detect.Finding) string {
 	return f.Account
 }
 
-func notifyApproval(a *Approval) notify.Approval {
-	return notify.Approval{Approved: true, ID: a.ID, Requester: a.Requester, Approver: a.Approver, Reason: a.Reason}
+// AttrPage is the message attribute that says whether an alert should
+// page the on-call ("true") or is for the record ("false": an approved
+// session's start, summaries, digests, approval requests). A pager's
+// subscription filter policy selects {"page": ["true"]}.
+const AttrPage = "page"
+
+// decision is notify.Decide's, with what the approval adds: whether to
+// page, and the pages Decide does not know of.
+type decision struct {
+	notify.Decision
+	page bool
+}
+
+// decide says whether an event alerts on its own and whether it pages:
+//
+//   - an approved root session's start (sts:AssumeRoot, a console
+//     sign-in under a console approval) is one message that does not
+//     page; its actions within the task policy go to its summary;
+//   - an unapproved session, an action outside its task policy, an
+//     approval used outside its window (or not valid) and an emergency
+//     session page at once;
+//   - the scheduled audit's sessions (standing approval) go to one digest
+//     per run; only an action outside the audit policy pages;
+//   - a GuardDuty finding whose key joins a known root session is folded
+//     into that session's summary (or the digest) instead of paging a
+//     second time for the same session.
+func (h *Handler) decide(f *detect.Finding, v *verdict, na notify.Approval) decision {
+	dec := decision{Decision: notify.Decide(*f, na)}
+	outside := f.Session != nil && f.Session.OutsideTaskPolicy && f.GuardDuty == nil
+	switch {
+	case f.GuardDuty != nil && f.Session != nil && f.Session.Attributed:
+		dec.Alert, dec.Reason = false, "GuardDuty finding folded into the summary of its root session"
+	case v.standing && !outside && f.Category != detect.ConsoleLogin:
+		dec.Alert, dec.Reason = false, "the scheduled audit (standing approval): one digest per run"
+	case v.problem == notify.ProblemOutsideWindow:
+		dec.Alert, dec.Reason = true, "an approval used outside its window"
+	case v.problem == notify.ProblemInvalid:
+		dec.Alert, dec.Reason = true, "an approval that does not cover this ("+v.detail+")"
+	case v.problem == notify.ProblemEmergency && f.Category == detect.RootSessionIssued:
+		dec.Alert, dec.Reason = true, "an emergency root session, opened without approval"
+	case f.Category == detect.RootSessionActivity && f.Session != nil && !f.Session.Attributed && !v.approved():
+		dec.Alert, dec.Reason = true, "a root session whose sts:AssumeRoot call is unknown, without approval"
+	}
+	start := f.Category == detect.RootSessionIssued || f.Category == detect.ConsoleLogin
+	dec.page = dec.Alert && !(v.approved() && start && !outside)
+	return dec
 }
 
 // requestID is the Lambda request id, or "local" outside Lambda.

@@ -330,17 +330,21 @@ func TestConfigFromEnv(t *testing.T) {
 		return func(k string) string { return m[k] }
 	}
 	c, err := alert.ConfigFromEnv(env("TOPIC_ARN", "arn:t", "TABLE_NAME", "tbl", "LANGUAGE", "both", "ENRICH_TTL", "10m",
-		"SUMMARY_QUIET", "5m", "SUMMARY_MAX_AGE", "2h", "SUMMARY_MAX_ACTIONS", "20", "CHATBOT_TOPIC_ARN", "arn:c"))
+		"SUMMARY_QUIET", "5m", "SUMMARY_MAX_AGE", "2h", "SUMMARY_MAX_ACTIONS", "20", "CHATBOT_TOPIC_ARN", "arn:c",
+		"APPROVERS", "arn:aws:sts::*:assumed-role/AWSReservedSSO_SecurityApprover_*/*, arn:aws:iam::111111111111:user/lead",
+		"STANDING_AUDIT_PRINCIPALS", "arn:aws:sts::111111111111:assumed-role/rootguard-audit/*"))
 	if err != nil || c.Lang != notify.Both || c.EnrichTTL != 10*time.Minute || c.Summary.Quiet != 5*time.Minute ||
-		c.Summary.MaxAge != 2*time.Hour || c.Summary.MaxActions != 20 || c.ChatbotTopicARN != "arn:c" {
+		c.Summary.MaxAge != 2*time.Hour || c.Summary.MaxActions != 20 || c.ChatbotTopicARN != "arn:c" ||
+		len(c.Approvers) != 2 || len(c.StandingAudit) != 1 {
 		t.Errorf("config %+v, %v", c, err)
 	}
 	c, err = alert.ConfigFromEnv(env("TOPIC_ARN", "arn:t", "TABLE_NAME", "tbl"))
 	if err != nil || c.Lang != notify.English || c.EnrichTTL != time.Hour || c.Summary.MaxActions != 50 {
 		t.Errorf("defaults %+v, %v", c, err)
 	}
-	_, err = alert.ConfigFromEnv(env("LANGUAGE", "fr", "ENRICH_TTL", "soon", "SUMMARY_MAX_ACTIONS", "0"))
-	for _, want := range []string{"TOPIC_ARN", "TABLE_NAME", "LANGUAGE", "ENRICH_TTL", "SUMMARY_MAX_ACTIONS"} {
+	_, err = alert.ConfigFromEnv(env("LANGUAGE", "fr", "ENRICH_TTL", "soon", "SUMMARY_MAX_ACTIONS", "0", "APPROVERS", "bob",
+		"STANDING_AUDIT_PRINCIPALS", "arn:aws:sts::*:*"))
+	for _, want := range []string{"TOPIC_ARN", "TABLE_NAME", "LANGUAGE", "ENRICH_TTL", "SUMMARY_MAX_ACTIONS", "APPROVERS", "STANDING_AUDIT_PRINCIPALS"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}

@@ -21,7 +21,7 @@ func sessionKey(accessKeyID string) map[string]types.AttributeValue {
 // access key it issued, for a day from its issue (or from now, for an
 // event that arrives late), so that the member account's actions with
 // that key are joined to it. Writing it again changes nothing.
-func (t *Table) putSession(ctx context.Context, s *detect.Session, now time.Time) error {
+func (t *Table) putSession(ctx context.Context, s *detect.Session, v *verdict, now time.Time) error {
 	from := s.IssuedAt
 	if from.Before(now) {
 		from = now
@@ -34,14 +34,28 @@ func (t *Table) putSession(ctx context.Context, s *detect.Session, now time.Time
 	item["issuedAt"] = str(timeString(s.IssuedAt))
 	item["issueEventId"] = str(s.IssueEventID)
 	item[attrExpiresAt] = expires(from, sessionRetention)
+	if v.approval != nil {
+		item["approvalId"] = str(v.approval.ID)
+	}
+	if v.standing {
+		item["standing"] = str("true")
+	}
 	if _, err := t.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(t.name), Item: item}); err != nil {
 		return fmt.Errorf("alert: remember root session %s: %w", s.AccessKeyID, err)
 	}
 	return nil
 }
 
+// storedSession is a remembered root session and what its AssumeRoot
+// call was joined to.
+type storedSession struct {
+	*detect.Session
+	approvalID string
+	standing   bool
+}
+
 // session returns the root session that issued an access key, or nil.
-func (t *Table) session(ctx context.Context, accessKeyID string) (*detect.Session, error) {
+func (t *Table) session(ctx context.Context, accessKeyID string) (*storedSession, error) {
 	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(t.name), Key: sessionKey(accessKeyID), ConsistentRead: aws.Bool(true),
 	})
@@ -60,7 +74,7 @@ func (t *Table) session(ctx context.Context, accessKeyID string) (*detect.Sessio
 	if v := getS(it, "issuedAt"); v != "" {
 		s.IssuedAt = parseTime(v)
 	}
-	return s, nil
+	return &storedSession{Session: s, approvalID: getS(it, "approvalId"), standing: getS(it, "standing") == "true"}, nil
 }
 
 // mayBeRootSession reports whether a finding's access key could have been

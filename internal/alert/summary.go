@@ -49,6 +49,8 @@ type pending struct {
 	// appendSummary reports it (findings is not read there).
 	added int
 	lease int64
+	// digest is the scheduled audit's run, for a digest item.
+	digest *notify.Digest
 }
 
 func decodePending(item map[string]types.AttributeValue) (*pending, error) {
@@ -56,6 +58,10 @@ func decodePending(item map[string]types.AttributeValue) (*pending, error) {
 		sk: getS(item, attrSK), account: getS(item, "account"),
 		first: time.UnixMilli(getN(item, "first")).UTC(), last: time.UnixMilli(getN(item, "last")).UTC(),
 		findings: map[string]detect.Finding{}, lease: getN(item, "flushLease"), added: int(getN(item, "actions")),
+	}
+	if strings.HasPrefix(p.sk, digestPrefix) {
+		p.digest = decodeDigest(item)
+		return p, nil
 	}
 	var errs []error
 	for name, v := range item {
@@ -221,6 +227,9 @@ func (t *Table) releaseSummary(ctx context.Context, sk string) error {
 
 // due reports whether a session's summary is to be sent now, by the policy.
 func (sp SummaryPolicy) due(p *pending, now time.Time) bool {
+	if p.digest != nil {
+		return sp.digestDue(p.digest, now)
+	}
 	return len(p.findings) > 0 && (len(p.findings) >= sp.MaxActions ||
 		now.Sub(p.first) >= sp.MaxAge || now.Sub(p.last) >= sp.Quiet)
 }
@@ -239,6 +248,9 @@ func (h *Handler) sendSummary(ctx context.Context, sk string, lease time.Time) (
 	if err != nil || p == nil {
 		return false, err
 	}
+	if p.digest != nil {
+		return h.sendDigest(ctx, sk, p.digest)
+	}
 	if len(p.findings) == 0 {
 		return false, h.table.finishSummary(ctx, p, now)
 	}
@@ -253,6 +265,7 @@ func (h *Handler) sendSummary(ctx context.Context, sk string, lease time.Time) (
 			h.log.WarnContext(ctx, "alert: enrichment failed; the summary names the raw account id", "account", p.account, "err", eerr)
 		}
 		a := notify.SessionSummary(fs, en, appr, h.cfg.Lang)
+		a.Attributes[AttrPage] = "false"
 		var pub []Published
 		pub, err = Publish(ctx, h.sns, h.topics(), a, nil)
 		if err == nil {
@@ -286,7 +299,7 @@ func (h *Handler) summaryApproval(ctx context.Context, fs []detect.Finding) (not
 	if err != nil {
 		return notify.Approval{}, err
 	}
-	return notifyApproval(a), nil
+	return approvalOf(a), nil
 }
 
 // Flush sends the summary of every session that is due by the policy: the

@@ -144,6 +144,8 @@ Exit 0: done (or nothing to do); 1: a step failed.`
 	f.StringSliceVar(&c.Regions, "regions", nil, "governed regions, comma-separated (us-east-1 and the home region are always included)")
 	f.StringSliceVar(&c.OUs, "ou", nil, "OUs (or the root r-...) whose accounts get the member stack, comma-separated (required)")
 	f.StringVar(&c.Language, "language", "en", "alert language: en, ja or both")
+	f.StringSliceVar(&c.Approvers, "approver", nil, "principal ARN pattern of who may approve root use (repeatable; the alert function checks approvals against it)")
+	f.StringSliceVar(&c.AuditPrincipals, "audit-principal", nil, "principal ARN pattern of rootguard's scheduled audit: its audit sessions are one digest per run (repeatable)")
 	f.StringVar(&c.AlarmTopicARN, "alarm-topic", "", "SNS topic for the CloudWatch alarms (default: the alert topic)")
 	f.StringVar(&c.CodeBucket, "code-bucket", "", "S3 bucket of the Lambda function's zip, in the home region (required)")
 	f.StringVar(&c.CodeKey, "code-key", "", "S3 key of the Lambda function's zip (required)")

@@ -16,6 +16,7 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/rootguard/rootguard/internal/approval"
 	"github.com/rootguard/rootguard/internal/notify"
 )
 
@@ -73,6 +74,10 @@ type Config struct {
 	CodeBucket    string
 	CodeKey       string
 	EventBusName  string // DefaultEventBusName when empty
+	// Approvers and AuditPrincipals are principal ARN patterns (see
+	// ParamApprovers, ParamAuditPrincipals).
+	Approvers       []string
+	AuditPrincipals []string
 }
 
 var (
@@ -113,6 +118,12 @@ func (c *Config) Validate() error {
 	default:
 		bad("language %q: want en, ja or both", c.Language)
 	}
+	if _, err := approval.ParseApprovers(c.Approvers); err != nil {
+		bad("approvers: %v", err)
+	}
+	if _, err := approval.ParseApprovers(c.AuditPrincipals); err != nil {
+		bad("audit principals: %v", err)
+	}
 	if c.CodeBucket == "" || c.CodeKey == "" {
 		bad("the Lambda code location (S3 bucket and key) is required")
 	}
@@ -151,7 +162,8 @@ func (c *Config) auditParams() []cfntypes.Parameter {
 		lang = string(notify.English)
 	}
 	return params(ParamOrganizationID, c.OrganizationID, ParamEventBusName, c.busName(), ParamLanguage, lang,
-		ParamAlarmTopicARN, c.AlarmTopicARN, ParamCodeBucket, c.CodeBucket, ParamCodeKey, c.CodeKey)
+		ParamAlarmTopicARN, c.AlarmTopicARN, ParamCodeBucket, c.CodeBucket, ParamCodeKey, c.CodeKey,
+		ParamApprovers, strings.Join(c.Approvers, ","), ParamAuditPrincipals, strings.Join(c.AuditPrincipals, ","))
 }
 
 func params(kv ...string) []cfntypes.Parameter {

@@ -49,6 +49,12 @@ const (
 	ParamCodeKey        = "CodeS3Key"
 	ParamOUs            = "OrganizationalUnitIds"
 	ParamRegions        = "Regions"
+	// ParamApprovers and ParamAuditPrincipals are comma-separated principal
+	// ARN patterns: who may approve root use (checked again by the alert
+	// function), and rootguard's scheduled-audit principals, whose
+	// IAMAuditRootUserCredentials sessions a standing approval covers.
+	ParamApprovers       = "Approvers"
+	ParamAuditPrincipals = "AuditPrincipals"
 )
 
 // DefaultEventBusName names the Audit account's event bus when the
@@ -404,6 +410,10 @@ func auditTemplate() *cloudformation.Template {
 		ParamEventBusName: eventBusNameParameter(),
 		ParamLanguage: {Type: "String", Default: string(notify.English), AllowedValues: langs,
 			Description: str("The language of the alerts: en, ja, or both.")},
+		ParamApprovers: {Type: "String", Default: "",
+			Description: str("Comma-separated principal ARN patterns of who may approve root use, e.g. arn:aws:sts::*:assumed-role/AWSReservedSSO_SecurityApprover_*/*; the alert function treats approvals by anyone else as not valid.")},
+		ParamAuditPrincipals: {Type: "String", Default: "",
+			Description: str("Comma-separated principal ARN patterns of rootguard's scheduled audit: their IAMAuditRootUserCredentials sessions are covered by a standing approval and reported as one digest per run.")},
 		ParamAlarmTopicARN: {Type: "String", Default: "",
 			Description:    str("The SNS topic the CloudWatch alarms notify; empty for the rootguard alert topic."),
 			AllowedPattern: str(alarmTopicPattern)},
@@ -554,6 +564,9 @@ func auditTemplate() *cloudformation.Template {
 			"TOPIC_ARN":  ref("AlertTopic"),
 			"TABLE_NAME": ref("Table"),
 			"LANGUAGE":   ref(ParamLanguage),
+			"APPROVERS":  ref(ParamApprovers),
+			// The standing approval of the scheduled audit, declared here.
+			"STANDING_AUDIT_PRINCIPALS": ref(ParamAuditPrincipals),
 		}},
 		LoggingConfig:              &lambda.Function_LoggingConfig{LogGroup: refPtr("LogGroup"), LogFormat: str("JSON")},
 		AWSCloudFormationDependsOn: []string{"FunctionPolicy"},

@@ -256,6 +256,14 @@ func sessionFields(c *catalog, s *detect.Session, cat detect.Category) []field {
 
 func approvalValue(c *catalog, a Approval, appr bool, findingID string) value {
 	if !appr {
+		switch a.Problem {
+		case ProblemOutsideWindow:
+			return append(value{w(c.unapproved + " — ")}, fmtv(c.outsideWindowFmt, d(a.ID), d(c.clock(a.Until)))...)
+		case ProblemInvalid:
+			return append(value{w(c.unapproved + " — ")}, fmtv(c.invalidFmt, d(a.ID), d(a.Detail))...)
+		case ProblemEmergency:
+			return append(value{w(c.unapproved + " — ")}, fmtv(c.emergencyFmt, d(a.Requester), d(a.Reason))...)
+		}
 		return value{w(c.unapproved + " — " + c.noApproval)}
 	}
 	v := fmtv(c.approvedFmt, d(cmp.Or(a.ID, findingID)))

@@ -56,7 +56,29 @@ type Approval struct {
 	Requester string
 	Approver  string
 	Reason    string
+	// Problem says why an approval on record does not approve the
+	// finding (Approved false); Until is its window's end.
+	Problem Problem
+	Until   time.Time
+	// Detail says, for ProblemInvalid, what is wrong: revoked, pending,
+	// another task, an approver who may not approve.
+	Detail string
 }
+
+// Problem says why an approval on record does not make a finding
+// approved.
+type Problem string
+
+// Problems.
+const (
+	// ProblemOutsideWindow: the approval's window does not cover the event.
+	ProblemOutsideWindow Problem = "outside-window"
+	// ProblemInvalid: it does not approve this (Detail says why).
+	ProblemInvalid Problem = "invalid"
+	// ProblemEmergency: a root session opened without approval under
+	// root session --emergency; Requester declared it, Reason says why.
+	ProblemEmergency Problem = "emergency"
+)
 
 // Alert is one SNS message.
 type Alert struct {

@@ -32,6 +32,8 @@ type catalog struct {
 	openIn, enrichmentFmt, gdSevFmt, gdSeenFmt    string
 	timesFmt, andMoreFmt, deniedWord, ruleFmt     string
 	summaryFmt, rootUserFmt, comma                string
+	outsideWindowFmt, invalidFmt, emergencyFmt    string
+	digestFmt, digestAccountFmt                   string
 
 	titles map[string]string
 }
@@ -60,6 +62,11 @@ var en = &catalog{
 	gdSevFmt:      ", GuardDuty severity %.1f", gdSeenFmt: "first seen %s, last seen %s",
 	timesFmt: ", %d times", andMoreFmt: "… and %d more", deniedWord: "denied", ruleFmt: " (rule %s)",
 	summaryFmt: "Root session summary: %d actions", rootUserFmt: "root user (%s)", comma: ", ",
+	outsideWindowFmt: "approval %s was used OUTSIDE its window (it ends %s)",
+	invalidFmt:       "approval %s does NOT cover this (%s)",
+	emergencyFmt:     "EMERGENCY session declared by %s without approval: %s",
+	digestFmt:        "Scheduled root audit: %d accounts, %d sessions",
+	digestAccountFmt: "%s: %d actions",
 
 	titles: map[string]string{
 		"console-login":          "Root console sign-in",
@@ -109,6 +116,11 @@ var ja = &catalog{
 	gdSevFmt:      "、GuardDuty 重要度 %.1f", gdSeenFmt: "初回 %s、最終 %s",
 	timesFmt: "、%d 回", andMoreFmt: "… ほか %d 件", deniedWord: "拒否", ruleFmt: "（ルール %s）",
 	summaryFmt: "ルートセッションのまとめ: %d 件の操作", rootUserFmt: "ルートユーザー (%s)", comma: "、",
+	outsideWindowFmt: "承認 %s が承認期間外に使用されました（期間の終了 %s）",
+	invalidFmt:       "承認 %s はこの操作を承認していません（%s）",
+	emergencyFmt:     "%s が承認なしで緊急セッションを開始しました: %s",
+	digestFmt:        "定期ルート監査: %d アカウント、%d セッション",
+	digestAccountFmt: "%s: %d 件の操作",
 
 	titles: map[string]string{
 		"console-login":          "ルートコンソールサインイン",
