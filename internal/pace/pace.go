@@ -1,72 +1,253 @@
 // Package pace keeps calls to a throttled AWS API flowing at the rate AWS
-// allows: an adaptive limiter, and a retryer that tells it when AWS
-// throttles while the SDK retries.
+// allows: an adaptive limiter that finds that rate by itself, and a
+// retryer that tells it when AWS throttles while the SDK retries.
 package pace
 
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/smithy-go"
-	"golang.org/x/time/rate"
 )
 
-// Adaptive paces one API: it starts at an initial rate, slows down by a
-// quarter when AWS throttles (at most once a second, since throttles come
-// in bursts), and speeds up a little with every success, up to a cap.
+// Adaptive paces one API by additive increase, multiplicative decrease
+// (AIMD), the way TCP finds the capacity of a path:
+//
+//   - Until the first throttle it starts slowly and grows fast: every call
+//     that goes through adds SlowStartGain calls per second to the pace,
+//     so the pace grows exponentially, and an API that never throttles is
+//     soon called as fast as the callers can go.
+//   - A throttle cuts the pace: by half in the slow start, by Decrease
+//     after it. Throttles come in bursts (every call in flight when the
+//     limit was hit is refused), so one cut is made per burst: the next
+//     throttle counts only after the calls in flight at the cut have had
+//     time to come back.
+//   - After the first throttle the pace grows additively, Increase calls
+//     per second every second, probing gently for the limit.
+//   - However high the pace, no more calls are in flight than the pace
+//     times the observed round trip allows (plus one), so a slow answer
+//     never lets a queue of calls build up and hit AWS at once.
+//
+// Calls are spaced evenly (1/pace apart); retries of throttled calls are
+// paced with the rest (see ObservingRetryer), so they do not wait out the
+// SDK's exponential backoff.
 type Adaptive struct {
-	mu           sync.Mutex
-	lim          *rate.Limiter
-	min, max     float64
-	lastDecrease time.Time
+	mu        sync.Mutex
+	rate      float64 // calls per second now
+	min, max  float64 // max 0: no cap
+	slowStart bool
+	next      time.Time // when the next call may start
+	inflight  int
+	rtt       float64   // smoothed round trip, seconds
+	cutUntil  time.Time // throttles before this belong to the last burst
+	freed     chan struct{}
+	calls     int64
+	throttles int64
+
+	// Tuning; the defaults suit AWS's token-bucket throttles.
+	SlowStartGain float64 // calls/s added per success in the slow start (8)
+	Increase      float64 // calls/s added per second after it (5)
+	Decrease      float64 // factor applied on a throttle after it (0.85)
 }
 
 // NewAdaptive returns a limiter starting at initial calls per second,
-// never below min nor above max.
+// never below min, nor above max unless max is 0 (no cap).
 func NewAdaptive(initial, min, max float64) *Adaptive {
-	return &Adaptive{lim: rate.NewLimiter(rate.Limit(initial), 1), min: min, max: max}
+	if initial <= 0 {
+		initial = 50
+	}
+	if min <= 0 {
+		min = 1
+	}
+	return &Adaptive{rate: initial, min: min, max: max, slowStart: true, rtt: 0.05, freed: make(chan struct{}),
+		SlowStartGain: 8, Increase: 5, Decrease: 0.85}
 }
 
-// Wait blocks until the next call may go, or ctx ends.
-func (a *Adaptive) Wait(ctx context.Context) error { return a.lim.Wait(ctx) }
+// Do makes one paced call: it waits for the pace and a free slot, runs
+// fn, and learns from the outcome (a throttle that outlasted the SDK's
+// retries cuts the pace too).
+func (a *Adaptive) Do(ctx context.Context, fn func(context.Context) error) error {
+	if err := a.acquire(ctx, true); err != nil {
+		return err
+	}
+	start := time.Now()
+	err := fn(ctx)
+	a.release(time.Since(start), err)
+	return err
+}
+
+// Wait blocks until the next call may go, or ctx ends. Prefer Do, which
+// also bounds the calls in flight and learns from each outcome.
+func (a *Adaptive) Wait(ctx context.Context) error { return a.acquire(ctx, false) }
+
+func (a *Adaptive) acquire(ctx context.Context, slot bool) error {
+	for {
+		a.mu.Lock()
+		now := time.Now()
+		if slot && a.inflight >= a.inflightCap() {
+			freed := a.freed
+			a.mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-freed:
+			case <-time.After(50 * time.Millisecond): // the cap may have grown
+			}
+			continue
+		}
+		at := a.next
+		if at.Before(now) {
+			at = now
+		}
+		a.next = at.Add(a.interval())
+		if slot {
+			a.inflight++
+		}
+		a.calls++
+		a.mu.Unlock()
+		if d := time.Until(at); d > 0 {
+			t := time.NewTimer(d)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				if slot {
+					a.release(0, ctx.Err())
+				}
+				return ctx.Err()
+			case <-t.C:
+			}
+		}
+		return nil
+	}
+}
+
+// interval is the spacing of calls at the current pace (lock held).
+func (a *Adaptive) interval() time.Duration {
+	return time.Duration(float64(time.Second) / a.rate)
+}
+
+// inflightCap is how many calls may be in flight (lock held): what the
+// pace allows in one round trip, and one more.
+func (a *Adaptive) inflightCap() int {
+	return int(math.Ceil(a.rate*a.rtt)) + 1
+}
+
+func (a *Adaptive) release(rtt time.Duration, err error) {
+	a.mu.Lock()
+	a.inflight--
+	if rtt > 0 {
+		a.rtt = 0.8*a.rtt + 0.2*rtt.Seconds()
+	}
+	close(a.freed)
+	a.freed = make(chan struct{})
+	a.mu.Unlock()
+	switch {
+	case err == nil:
+		a.Succeeded()
+	case IsThrottle(err):
+		a.Throttled()
+	}
+}
 
 // Throttled records a throttling answer.
 func (a *Adaptive) Throttled() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.throttles++
 	now := time.Now()
-	if now.Sub(a.lastDecrease) < time.Second {
-		return
+	if now.Before(a.cutUntil) {
+		return // the same burst
 	}
-	a.lastDecrease = now
-	a.lim.SetLimit(rate.Limit(max(a.min, float64(a.lim.Limit())*0.75)))
+	if a.slowStart {
+		a.rate /= 2
+	} else {
+		a.rate *= a.Decrease
+	}
+	a.slowStart = false
+	a.rate = math.Max(a.min, a.rate)
+	// Calls already spaced at the old pace keep their slots; later ones
+	// follow the new spacing.
+	if n := now.Add(a.interval()); a.next.Before(n) {
+		a.next = n
+	}
+	a.cutUntil = now.Add(time.Duration(2 * a.rtt * float64(time.Second)))
 }
 
 // Succeeded records a call that went through.
 func (a *Adaptive) Succeeded() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.lim.SetLimit(rate.Limit(min(a.max, float64(a.lim.Limit())+0.2)))
+	if a.slowStart {
+		a.rate += a.SlowStartGain
+	} else {
+		// Increase per second: one success adds Increase/rate, and rate
+		// successes come each second.
+		a.rate += a.Increase / a.rate
+	}
+	if a.max > 0 {
+		a.rate = math.Min(a.max, a.rate)
+	}
 }
 
 // Rate is the current pace, in calls per second.
-func (a *Adaptive) Rate() float64 { return float64(a.lim.Limit()) }
+func (a *Adaptive) Rate() float64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.rate
+}
 
-// ObservingRetryer wraps an SDK retryer and calls Throttled for each
-// throttling answer it is asked to retry. Give it to the client that makes
-// only the paced calls.
+// Stats are a limiter's counts: calls let through (first tries and paced
+// retries) and throttling answers seen.
+type Stats struct {
+	Calls, Throttled int64
+}
+
+// Stats returns the counts so far.
+func (a *Adaptive) Stats() Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return Stats{Calls: a.calls, Throttled: a.throttles}
+}
+
+// retrySlot reserves the next paced slot for a retry and returns how long
+// to wait for it.
+func (a *Adaptive) retrySlot() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := time.Now()
+	at := a.next
+	if at.Before(now) {
+		at = now
+	}
+	a.next = at.Add(a.interval())
+	a.calls++
+	return at.Sub(now)
+}
+
+// ObservingRetryer wraps an SDK retryer for the client that makes only
+// the paced calls. For each throttling answer it tells the limiter, and,
+// when Limiter is set, waits for the next paced slot instead of the SDK's
+// exponential backoff, so that a throttled call comes back as soon as the
+// pace allows and not seconds later.
 type ObservingRetryer struct {
 	aws.RetryerV2
 	Throttled func()
+	Limiter   *Adaptive
 }
 
 // RetryDelay implements aws.Retryer.
 func (o *ObservingRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
 	if IsThrottle(err) {
-		o.Throttled()
+		if o.Throttled != nil {
+			o.Throttled()
+		}
+		if o.Limiter != nil {
+			return o.Limiter.retrySlot(), nil
+		}
 	}
 	return o.RetryerV2.RetryDelay(attempt, err)
 }
