@@ -88,7 +88,7 @@ func TestAuditScenario(t *testing.T) {
 				}
 			}},
 		{"222222222222", "Root/Security", "ACTIVE", MethodAssumeRoot,
-			map[string]Outcome{CtlNoAccessKeys: Pass, CtlRootMFA: NotApplicable, CtlHardwareMFA: NotApplicable, CtlCredentialsGone: Pass, CtlSCPRootSessions: NotApplicable}, nil},
+			map[string]Outcome{CtlNoAccessKeys: Pass, CtlRootMFA: NotApplicable, CtlHardwareMFA: NotApplicable, CtlCredentialsGone: Pass, CtlSCPRootSessions: Pass}, nil},
 		{"333333333333", "Root/Workloads/Prod", "ACTIVE", MethodAssumeRoot,
 			map[string]Outcome{CtlNoAccessKeys: Fail, CtlRootMFA: Fail, CtlHardwareMFA: Fail, CtlCredentialsGone: Fail, CtlNotUsedRecently: Fail, CtlSCPRootSessions: Pass},
 			func(t *testing.T, a *Account) {
@@ -120,8 +120,18 @@ func TestAuditScenario(t *testing.T) {
 		{"555555555555", "Root/Sandbox", "ACTIVE", MethodAssumeRoot,
 			map[string]Outcome{CtlSCPRootSessions: Fail, CtlNoAccessKeys: Unknown},
 			func(t *testing.T, a *Account) {
-				if !strings.Contains(a.Error, "p-denyroot01") || !strings.Contains(a.Error, "AccessDenied") {
+				if !strings.Contains(a.Error, "p-denyroot01") || !strings.Contains(a.Error, "AccessDenied") || !strings.Contains(a.Error, "this is why") {
 					t.Errorf("error = %q: should say AWS refused and which SCP is why", a.Error)
+				}
+				// The Sandbox OU's DenyRootUser has no aws:AssumedRoot
+				// exemption: every task is refused, by that statement.
+				if len(a.SessionBlocks) != 5 {
+					t.Errorf("blocks = %+v, want all 5 tasks", a.SessionBlocks)
+				}
+				for _, b := range a.SessionBlocks {
+					if b.Policy != "p-denyroot01" || b.Decision != "explicit-deny" || !strings.Contains(b.Target, "ou-ex12-sandbox1") {
+						t.Errorf("block = %+v", b)
+					}
 				}
 			}},
 		{"666666666666", "Root/Suspended", "SUSPENDED", MethodNone,
@@ -164,16 +174,16 @@ func TestAuditFaults(t *testing.T) {
 		FaultRate:  0.05, Seed: 9, Latency: 2 * time.Millisecond,
 	})
 	rep := runAudit(t, cfg, Options{Workers: 16, AssumeRootRate: 80})
-	blocked := 0
+	refused := 0
 	for _, a := range rep.Accounts {
 		if a.Error != "" {
-			if len(BlockingSCPs(a)) == 0 {
+			if _, ok := blocked(a, "IAMAuditRootUserCredentials"); !ok {
 				t.Errorf("account %s failed: %s", a.ID, a.Error)
 			}
-			blocked++
+			refused++
 		}
 	}
-	if rep.Summary.Accounts != 60 || rep.Summary.Failed != blocked {
+	if rep.Summary.Accounts != 60 || rep.Summary.Failed != refused {
 		t.Errorf("summary = %+v", rep.Summary)
 	}
 	c := srv.Counts()
@@ -233,4 +243,85 @@ func TestAuditCancelled(t *testing.T) {
 	if err == nil {
 		t.Fatal("a cancelled audit must say so")
 	}
+}
+
+// TestSCPByEffect audits an organization whose SCPs take the forms that a
+// check by spelling misses, through the simulator (whose own evaluator
+// refuses the calls). RG.SCP.1 names, per account, the tasks refused and
+// the policy statement that refuses them. AWS Organizations User Guide,
+// SCP evaluation: an Allow is needed "at every level from the root
+// through each OU in the direct path to the account", and a Deny at any
+// level refuses the permission.
+func TestSCPByEffect(t *testing.T) {
+	sc := exampleScenario(t)
+	add := func(id, name, target, content string) {
+		sc.Policies = append(sc.Policies, awssim.Policy{ID: id, Name: name, Content: content, Targets: []string{target}})
+	}
+	// A deny of a root action no task session uses.
+	add("p-nocloseacct", "NoAccountClose", "222222222222", `{"Version":"2012-10-17","Statement":[{"Sid":"NoClose","Effect":"Deny",
+		"Action":"account:CloseAccount","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:root"}}}]}`)
+	// A Region deny: everything but global services outside eu-west-1.
+	add("p-euonly0001", "EUOnly", "333333333333", `{"Version":"2012-10-17","Statement":[{"Sid":"DenyOutsideEU","Effect":"Deny",
+		"NotAction":["iam:*","organizations:*","sts:*"],"Resource":"*","Condition":{"StringNotEquals":{"aws:RequestedRegion":["eu-west-1"]}}}]}`)
+	// NotAction: nothing but IAM reads.
+	add("p-readonly001", "ReadOnly", "444444444444", `{"Version":"2012-10-17","Statement":[{"Sid":"ReadOnly","Effect":"Deny",
+		"NotAction":["iam:Get*","iam:List*"],"Resource":"*"}]}`)
+	// Quarantine: deny everything.
+	add("p-quarantine1", "Quarantine", "888888888888", `{"Version":"2012-10-17","Statement":[{"Sid":"Quarantine","Effect":"Deny","Action":"*","Resource":"*"}]}`)
+
+	cfg, _ := simConfig(t, sc, awssim.Options{ReportDelay: 20 * time.Millisecond})
+	rep := runAudit(t, cfg, Options{Workers: 4})
+	accts := byID(rep)
+	tasks := func(a *Account) []string {
+		var out []string
+		for _, b := range a.SessionBlocks {
+			out = append(out, b.Task+"/"+b.Statement)
+		}
+		return out
+	}
+	tests := []struct {
+		id      string
+		want    Outcome
+		blocked []string
+		auditOK bool
+	}{
+		{"111111111111", NotApplicable, nil, true},
+		{"222222222222", Pass, nil, true},
+		{"333333333333", Fail, []string{"S3UnlockBucketPolicy/DenyOutsideEU", "SQSUnlockQueuePolicy/DenyOutsideEU"}, true},
+		{"444444444444", Fail, []string{"IAMCreateRootUserPassword/ReadOnly", "IAMDeleteRootUserCredentials/ReadOnly",
+			"S3UnlockBucketPolicy/ReadOnly", "SQSUnlockQueuePolicy/ReadOnly"}, true},
+		{"888888888888", Fail, []string{"IAMAuditRootUserCredentials/Quarantine", "IAMCreateRootUserPassword/Quarantine",
+			"IAMDeleteRootUserCredentials/Quarantine", "S3UnlockBucketPolicy/Quarantine", "SQSUnlockQueuePolicy/Quarantine"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			a := accts[tt.id]
+			if got := outcomes(a.Controls)[CtlSCPRootSessions]; got != tt.want {
+				t.Errorf("RG.SCP.1 = %s, want %s", got, tt.want)
+			}
+			got := tasks(a)
+			slices.Sort(got)
+			if !slices.Equal(got, tt.blocked) {
+				t.Errorf("blocked = %v, want %v", got, tt.blocked)
+			}
+			if (a.Error == "") != tt.auditOK {
+				t.Errorf("audit error = %q", a.Error)
+			}
+			if !tt.auditOK && !strings.Contains(a.Error, "this is why") {
+				t.Errorf("error = %q: should say the SCP is why the audit's session was refused", a.Error)
+			}
+		})
+	}
+	if d := outcomes(accts["444444444444"].Controls); !strings.Contains(controlDetail(accts["444444444444"].Controls, CtlSCPRootSessions), "p-readonly001") || d[CtlSCPRootSessions] != Fail {
+		t.Errorf("detail should name the policy: %v", accts["444444444444"].Controls)
+	}
+}
+
+func controlDetail(cs []Control, id string) string {
+	for _, c := range cs {
+		if c.ID == id {
+			return c.Detail
+		}
+	}
+	return ""
 }

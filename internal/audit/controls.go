@@ -32,7 +32,7 @@ var Controls = []ControlInfo{
 	{CtlHardwareMFA, "Hardware MFA is enabled for the root user", "Register a hardware TOTP token or a FIDO security key / passkey for the root user and remove every virtual MFA device.", false},
 	{CtlCredentialsGone, "Root credentials absent (strict mode target)", "Delete the root credentials centrally (IAMDeleteRootUserCredentials).", false},
 	{CtlNotUsedRecently, "Root user not used in the last 90 days", "Find out who used root and why (rootguard scan); rotate or delete the credentials used.", false},
-	{CtlSCPRootSessions, "Root-deny SCPs exempt centralized root sessions", "Add a condition on aws:AssumedRoot to the deny so that sts:AssumeRoot sessions still work.", false},
+	{CtlSCPRootSessions, "SCPs leave centralized root sessions working", "Exempt root sessions from the statement named (a condition such as Null aws:AssumedRoot true on a root deny), or allow the calls at the level named.", false},
 	{CtlOrgRootAccess, "Centralized root access enabled", "Enable root credentials management and root sessions (rootguard org enable).", true},
 	{CtlOrgTrustedAccess, "IAM trusted access enabled in Organizations", "Enable trusted access for iam.amazonaws.com.", true},
 }
@@ -153,22 +153,39 @@ func hardwareMFAControl(r *Root, noCreds bool) Control {
 	return control(CtlHardwareMFA, Pass, "%d hardware or FIDO device(s) (%s) and no virtual device", hardware, kinds(r.MFADevices))
 }
 
-// scpControl is RG.SCP.1: a root-deny SCP without the aws:AssumedRoot
-// exemption blocks every centralized root session in the account.
+// scpControl is RG.SCP.1, judged by effect: the account's SCP chain
+// (root, each OU, the account; an Allow needed at every level, any Deny
+// winning) evaluated against every call of the five root-session tasks
+// with a root session's request context. It fails when a task is refused,
+// naming the task, the call and the policy statement (or the level with
+// no Allow).
 func scpControl(a *Account) Control {
-	blocking := BlockingSCPs(a)
+	var refused, unsure []SessionBlock
+	for _, b := range a.SessionBlocks {
+		if b.Decision == "undetermined" {
+			unsure = append(unsure, b)
+		} else {
+			refused = append(refused, b)
+		}
+	}
 	switch {
 	case a.Management:
 		// "SCPs don't affect users or roles in the management account.
 		// They affect only the member accounts in your organization."
 		// (AWS Organizations User Guide, Service control policies)
 		return control(CtlSCPRootSessions, NotApplicable, "management account: SCPs do not restrict users or roles in the management account")
-	case len(a.RootDenySCPs) == 0:
-		return control(CtlSCPRootSessions, NotApplicable, "no root-deny SCP applies")
-	case len(blocking) > 0:
-		return control(CtlSCPRootSessions, Fail, "would block sts:AssumeRoot sessions: %s", strings.Join(blocking, ", "))
+	case a.State != "" && a.State != "ACTIVE":
+		return control(CtlSCPRootSessions, NotApplicable, "account is %s: no root session can be opened", a.State)
+	case a.SCPError != "":
+		return control(CtlSCPRootSessions, Unknown, "SCPs not read: %s", a.SCPError)
+	case !a.SCPsChecked:
+		return control(CtlSCPRootSessions, NotApplicable, "SCPs not evaluated: they apply only in an organization with all features enabled")
+	case len(refused) > 0:
+		return control(CtlSCPRootSessions, Fail, "%d of 5 root-session tasks refused by SCPs: %s", len(refused), blockList(refused))
+	case len(unsure) > 0:
+		return control(CtlSCPRootSessions, Unknown, "cannot tell whether SCPs refuse %s", blockList(unsure))
 	}
-	return control(CtlSCPRootSessions, Pass, "%d root-deny SCP(s), each exempting aws:AssumedRoot", len(a.RootDenySCPs))
+	return control(CtlSCPRootSessions, Pass, "the account's SCPs allow every call of the 5 root-session tasks")
 }
 
 // BlockingSCPs names the root-deny SCPs on an account that do not exempt

@@ -19,8 +19,8 @@ func outcomes(cs []Control) map[string]Outcome {
 func TestEvaluate(t *testing.T) {
 	virtual := MFADevice{Serial: "arn:aws:iam::222222222222:mfa/root-account-mfa-device", Kind: MFAVirtual}
 	hardware := MFADevice{Serial: "GAHT12345678", Kind: MFAHardware}
-	exempt := RootDenySCP{ID: "p-1", Name: "deny-root", Target: "Root", ExemptsRootSessions: true}
-	blocking := RootDenySCP{ID: "p-2", Name: "deny-root-old", Target: "Prod", ExemptsRootSessions: false}
+	refused := SessionBlock{Task: "IAMDeleteRootUserCredentials", Action: "iam:DeleteLoginProfile", Decision: "explicit-deny",
+		Policy: "p-2", PolicyName: "read-only", Statement: "ReadOnly", Target: "Prod (ou-1)", Reason: "explicit deny"}
 	tests := []struct {
 		name string
 		acct Account
@@ -44,10 +44,16 @@ func TestEvaluate(t *testing.T) {
 			map[string]Outcome{CtlNotUsedRecently: Pass}},
 		{"management account keeps its root", Account{Management: true, Root: &Root{Password: true, MFADevices: []MFADevice{hardware}}},
 			map[string]Outcome{CtlCredentialsGone: NotApplicable, CtlRootMFA: Pass}},
-		{"root-deny SCP without the AssumedRoot exemption", Account{Root: &Root{}, RootDenySCPs: []RootDenySCP{exempt, blocking}},
+		{"an SCP refuses a task", Account{Root: &Root{}, SCPsChecked: true, SessionBlocks: []SessionBlock{refused}},
 			map[string]Outcome{CtlSCPRootSessions: Fail}},
-		{"root-deny SCP with the exemption", Account{Root: &Root{}, RootDenySCPs: []RootDenySCP{exempt}},
+		{"SCPs refuse no task", Account{Root: &Root{}, SCPsChecked: true},
 			map[string]Outcome{CtlSCPRootSessions: Pass}},
+		{"SCPs could not be read", Account{Root: &Root{}, SCPError: "list SCPs: AccessDenied"},
+			map[string]Outcome{CtlSCPRootSessions: Unknown}},
+		{"undetermined", Account{Root: &Root{}, SCPsChecked: true, SessionBlocks: []SessionBlock{{Task: "S3UnlockBucketPolicy", Action: "s3:GetBucketPolicy", Decision: "undetermined"}}},
+			map[string]Outcome{CtlSCPRootSessions: Unknown}},
+		{"suspended", Account{State: "SUSPENDED"},
+			map[string]Outcome{CtlSCPRootSessions: NotApplicable}},
 		{"not read", Account{Error: "assume root: AccessDenied"},
 			map[string]Outcome{CtlNoAccessKeys: Unknown, CtlRootMFA: Unknown, CtlSCPRootSessions: NotApplicable}},
 	}
@@ -175,11 +181,11 @@ func TestHardwareMFA(t *testing.T) {
 // They affect only the member accounts in your organization." RG.SCP.1 is
 // therefore not applicable there, whatever is attached at the root.
 func TestSCPManagementAccount(t *testing.T) {
-	blocking := RootDenySCP{ID: "p-2", Name: "deny-root", Target: "Root", ExemptsRootSessions: false}
+	blocking := []SessionBlock{{Task: "IAMAuditRootUserCredentials", Action: "iam:GetUser", Decision: "explicit-deny", Policy: "p-2"}}
 	for _, a := range []Account{
-		{Management: true, Root: &Root{Password: true}, RootDenySCPs: []RootDenySCP{blocking}},
+		{Management: true, Root: &Root{Password: true}, SCPsChecked: true, SessionBlocks: blocking},
 		{Management: true, Root: &Root{Password: true}},
-		{Management: true, Error: "get account summary: AccessDenied", RootDenySCPs: []RootDenySCP{blocking}},
+		{Management: true, Error: "get account summary: AccessDenied", SCPsChecked: true, SessionBlocks: blocking},
 	} {
 		if got := outcomes(Evaluate(&a, now))[CtlSCPRootSessions]; got != NotApplicable {
 			t.Errorf("management account %+v: RG.SCP.1 = %s, want not-applicable", a, got)

@@ -62,7 +62,31 @@ type Account struct {
 	// SCPs are the root-deny service control policies that apply to the
 	// account, with whether each exempts centralized root sessions.
 	RootDenySCPs []RootDenySCP `json:"rootDenyScps,omitempty"`
-	Error        string        `json:"error,omitempty"`
+	// SessionBlocks are the root-session tasks the account's SCPs refuse,
+	// judged by evaluating its SCP chain against each call of each task
+	// (RG.SCP.1). SCPsChecked says the evaluation ran; SCPError why not.
+	SessionBlocks []SessionBlock `json:"sessionBlocks,omitempty"`
+	SCPsChecked   bool           `json:"scpsChecked,omitempty"`
+	SCPError      string         `json:"scpError,omitempty"`
+	Error         string         `json:"error,omitempty"`
+}
+
+// SessionBlock is a root-session task that the account's SCPs refuse:
+// the first of the task's calls they refuse, and the policy statement
+// (or the level without an Allow) that does it.
+type SessionBlock struct {
+	Task     string `json:"task"`   // the task policy: IAMAuditRootUserCredentials ...
+	Action   string `json:"action"` // iam:GetLoginProfile
+	Decision string `json:"decision"`
+	// Policy, PolicyName, Statement and Target name the Deny statement
+	// (explicit-deny); Target alone names the level with no Allow
+	// (implicit-deny).
+	Policy     string   `json:"policy,omitempty"`
+	PolicyName string   `json:"policyName,omitempty"`
+	Statement  string   `json:"statement,omitempty"`
+	Target     string   `json:"target,omitempty"`
+	Resources  []string `json:"resources,omitempty"`
+	Reason     string   `json:"reason"`
 }
 
 // Root is what the account's root user holds.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,6 +107,17 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Report, error) {
 	rep.Accounts = accounts
 	r.opts.Logger.Info("discovered organization", "org", info.ID, "accounts", len(accounts))
 
+	// SCPs exist only in organizations with all features; the
+	// management account is never restricted by them.
+	var chains *org.SCPChains
+	if info.FeatureSet == "ALL" {
+		chains = tree.SCPChains(r.org)
+	}
+	region := opts.Region
+	if region == "" {
+		region = cfg.Region
+	}
+
 	jobs := make(chan *Account)
 	var done atomic.Int64
 	var wg sync.WaitGroup
@@ -117,6 +127,9 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Report, error) {
 			defer wg.Done()
 			for a := range jobs {
 				a.RootDenySCPs = tree.RootDenySCPs(tree.Chain(a.ID)...)
+				if chains != nil && !a.Management && (a.State == "" || a.State == "ACTIVE") {
+					checkSessions(ctx, chains, info.ID, region, a)
+				}
 				r.auditAccount(ctx, a)
 				a.Controls = Evaluate(a, opts.Now())
 				n := done.Add(1)
@@ -174,8 +187,8 @@ func (r *runner) auditAccount(ctx context.Context, a *Account) {
 	}
 	if err != nil {
 		a.Error = fmt.Sprintf("account %s: %v", a.ID, err)
-		if b := BlockingSCPs(a); len(b) > 0 && a.Method == MethodAssumeRoot {
-			a.Error += fmt.Sprintf(" (a root-deny SCP without the aws:AssumedRoot exemption applies: %s; see %s)", strings.Join(b, ", "), CtlSCPRootSessions)
+		if b, ok := blocked(a, rootsession.Audit); ok && a.Method == MethodAssumeRoot {
+			a.Error += fmt.Sprintf(" (this is why: the account's SCPs refuse the audit's root session, %s: %s; see %s)", b.Action, b.Reason, CtlSCPRootSessions)
 		}
 		log.Debug("account not audited", "error", err)
 		return

@@ -251,9 +251,9 @@ type Match struct {
 }
 
 func (m Match) String() string {
-	s := fmt.Sprintf("%s (%s) statement %q, attached to %s", m.PolicyID, m.Policy, m.Statement, m.TargetName)
+	s := fmt.Sprintf("%s (%s) statement %s, attached to %s", m.PolicyID, m.Policy, m.Statement, m.TargetName)
 	if m.TargetName != m.Target {
-		s = fmt.Sprintf("%s (%s) statement %q, attached to %s (%s)", m.PolicyID, m.Policy, m.Statement, m.TargetName, m.Target)
+		s = fmt.Sprintf("%s (%s) statement %s, attached to %s (%s)", m.PolicyID, m.Policy, m.Statement, m.TargetName, m.Target)
 	}
 	if len(m.Resources) > 0 {
 		s += " on " + strings.Join(m.Resources, ", ")
