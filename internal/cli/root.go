@@ -37,7 +37,7 @@ id in the journal ('rootguard root journal').
 Exit codes: 0 every account done (or nothing to do), 1 an account failed or
 could not be read (the others are still done), 2 usage.`,
 	}
-	cmd.AddCommand(newChangeCmd(io, logger, remediate.KindDeleteCredentials), newChangeCmd(io, logger, remediate.KindAllowRecovery), newRootJournalCmd(io))
+	cmd.AddCommand(newChangeCmd(io, logger, remediate.KindDeleteCredentials), newChangeCmd(io, logger, remediate.KindAllowRecovery), newRootJournalCmd(io), newRootSessionCmd(io, logger))
 	return cmd
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/rootguard/rootguard/internal/detect"
 )
 
 // Change is a step in an approval's life that approvers and requesters
@@ -16,6 +18,9 @@ const (
 	ChangeApproved  Change = "approved"
 	ChangeDenied    Change = "denied"
 	ChangeRevoked   Change = "revoked"
+	// ChangeEmergency: a root session opened without approval
+	// (root session --emergency). It pages.
+	ChangeEmergency Change = "emergency"
 )
 
 // ApprovalChange describes one change of an approval: who asked for what,
@@ -47,6 +52,7 @@ var approvalEN = approvalWords{
 		ChangeApproved:  "Root use approved: %s",
 		ChangeDenied:    "Root use denied: %s",
 		ChangeRevoked:   "Root use approval revoked: %s",
+		ChangeEmergency: "EMERGENCY root session WITHOUT approval: %s",
 	},
 	id: "Request", account: "Account", task: "Task", window: "Window", requester: "Requester", by: "By",
 	reason: "Reason", note: "Note", steps: "Next steps:",
@@ -63,6 +69,7 @@ var approvalJA = approvalWords{
 		ChangeApproved:  "ルートユーザー使用の承認: %s",
 		ChangeDenied:    "ルートユーザー使用の却下: %s",
 		ChangeRevoked:   "ルートユーザー使用の承認取り消し: %s",
+		ChangeEmergency: "承認なしの緊急ルートセッション: %s",
 	},
 	id: "申請ID", account: "アカウント", task: "タスク", window: "期間", requester: "申請者", by: "実施者",
 	reason: "理由", note: "コメント", steps: "次の手順:",
@@ -125,6 +132,10 @@ func RenderApprovalChange(c ApprovalChange, lang Lang) Alert {
 	first := approvalCatalogs(lang)[0]
 	subj := truncate(cleanLine(fmt.Sprintf(first.titles[c.Change], what)+" ("+c.ID+")"), MaxSubject)
 	category := "approval-" + string(c.Change)
+	severity, page := "info", "false"
+	if c.Change == ChangeEmergency {
+		severity, page = string(detect.Critical), "true"
+	}
 	var steps []string
 	for _, w := range approvalCatalogs(lang) {
 		steps = append(steps, approvalSteps(w, c)...)
@@ -133,7 +144,7 @@ func RenderApprovalChange(c ApprovalChange, lang Lang) Alert {
 		Subject: subj,
 		Body:    strings.Join(body, "\n") + "\n",
 		Attributes: map[string]string{
-			"severity": "info", "category": category, "account": c.Account, "approval": string(c.Change), "page": "false",
+			"severity": severity, "category": category, "account": c.Account, "approval": string(c.Change), "page": page,
 		},
 		Chatbot: chatbot(chatbotInput{
 			id: "approval-" + c.ID + "-" + string(c.Change), title: subj, description: strings.Join(desc, "\n"),
@@ -153,4 +164,12 @@ func approvalSteps(w approvalWords, c ApprovalChange) []string {
 		return []string{fmt.Sprintf(w.useStep, c.Account, c.Task)}
 	}
 	return []string{fmt.Sprintf(w.listStep, c.ID)}
+}
+
+// RenderEmergency builds the page for a root session opened without
+// approval: critical, page=true, naming the principal (Requester) and
+// the reason it gave.
+func RenderEmergency(c ApprovalChange, lang Lang) Alert {
+	c.Change = ChangeEmergency
+	return RenderApprovalChange(c, lang)
 }

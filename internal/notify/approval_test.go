@@ -23,10 +23,15 @@ func TestApprovalChangeGolden(t *testing.T) {
 	approved.Change, approved.By, approved.Note = ChangeApproved,
 		"arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_SecurityApprover_4567/bob@example.com", "INC-4711 confirmed"
 	base.Change, base.By = ChangeRequested, base.Requester
-	for name, c := range map[string]ApprovalChange{"approval-requested": base, "approval-approved": approved} {
+	emergency := base
+	emergency.ID, emergency.Change, emergency.Reason = "E-20261008T010000Z-5e6f7a8b", ChangeEmergency, "leaked root key (INC-9)"
+	for name, c := range map[string]ApprovalChange{"approval-requested": base, "approval-approved": approved, "approval-emergency": emergency} {
 		for _, lang := range []Lang{English, Japanese, Both} {
 			t.Run(name+"."+string(lang), func(t *testing.T) {
 				al := RenderApprovalChange(c, lang)
+				if c.Change == ChangeEmergency && (al.Attributes["page"] != "true" || al.Attributes["severity"] != "critical") {
+					t.Errorf("an emergency does not page: %v", al.Attributes)
+				}
 				if len([]rune(al.Subject)) > MaxSubject || strings.ContainsAny(al.Subject, "\n\r") {
 					t.Errorf("subject %q", al.Subject)
 				}
