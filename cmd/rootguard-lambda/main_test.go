@@ -23,18 +23,25 @@ type lambdaEnv struct {
 	main, chatbot *testenv.Queue
 	topic         string
 	org           *testenv.Organizations
+	db            *testenv.DynamoDB
 }
 
 func startLambda(t *testing.T, extra ...string) *lambdaEnv {
+	t.Helper()
+	return startLambdaWith(t, nil, extra...)
+}
+
+// startLambdaWith serves the scenario sc (nil: awssim's default).
+func startLambdaWith(t *testing.T, sc *awssim.Scenario, extra ...string) *lambdaEnv {
 	t.Helper()
 	db := testenv.StartDynamoDB(t)
 	if err := alert.CreateTable(t.Context(), db.Client, "rootguard"); err != nil {
 		t.Fatal(err)
 	}
 	s := testenv.StartSNS(t)
-	org := testenv.StartOrganizations(t, nil, awssim.Options{})
+	org := testenv.StartOrganizations(t, sc, awssim.Options{})
 	topic, chat := s.CreateTopic(t, "alerts"), s.CreateTopic(t, "chatbot")
-	e := &lambdaEnv{sns: s, main: s.Subscribe(t, topic), chatbot: s.Subscribe(t, chat), topic: topic, org: org}
+	e := &lambdaEnv{sns: s, main: s.Subscribe(t, topic), chatbot: s.Subscribe(t, chat), topic: topic, org: org, db: db}
 	fn := testenv.Build(t, "-tags", "lambda.norpc", "github.com/rootguard/rootguard/cmd/rootguard-lambda")
 	env := append([]string{
 		"TOPIC_ARN=" + topic, "CHATBOT_TOPIC_ARN=" + chat, "TABLE_NAME=rootguard", "LANGUAGE=en",

@@ -140,6 +140,22 @@ func TestUnapprovedAndMisused(t *testing.T) {
 	if res.Outcome != alert.Alerted || m.Attributes["page"] != "true" || !strings.Contains(m.Message, "OUTSIDE its window") {
 		t.Errorf("action after the window: %+v\n%s", res, m.Message)
 	}
+	// An emergency session (root session --emergency) pages, naming who
+	// declared it and why.
+	em, err := e.table.Declare(t.Context(), approval.Approval{ID: "E-1", Account: "333333333333", Task: approval.TaskDeleteCredentials,
+		From: t0, Until: t0.Add(15 * time.Minute), Requester: alice, Reason: "leaked root key"}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := testenv.RootSession{Caller: alice, Target: "333333333333", TaskPolicy: "IAMDeleteRootUserCredentials", AccessKeyID: "ASIAEMERGENCY0000001"}
+	if err := e.table.RecordUse(t.Context(), em.ID, es.AccessKeyID, alice, t0); err != nil {
+		t.Fatal(err)
+	}
+	e.handle(testenv.AssumeRootEvent(es, "ev-emergency", t0.Add(time.Minute)))
+	if m := one(t, "emergency", e.main.Receive(t, 0)); m.Attributes["page"] != "true" ||
+		!strings.Contains(m.Message, "EMERGENCY session declared by "+alice+" without approval: leaked root key") {
+		t.Errorf("emergency: %v\n%s", m.Attributes, m.Message)
+	}
 	// A session whose AssumeRoot call was never seen and that no approval
 	// covers pages.
 	ghost := testenv.RootSession{Target: "555555555555", AccessKeyID: "ASIAGHOSTSESSION0001"}
