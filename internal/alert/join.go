@@ -64,8 +64,8 @@ func approvalOf(a *Approval) notify.Approval {
 // judge says whether an approval on record approves a root-user event in
 // account, for task, at t. An approval approves when it was approved (by
 // a configured approver who is not its requester, when the function
-// knows the approvers) or granted, is not revoked at t, allows the task
-// and its window covers t.
+// knows the approvers) or, when it knows none, granted; is not revoked at
+// t; allows the task; and its window covers t.
 func (h *Handler) judge(a *Approval, account string, task approval.Task, t time.Time) *verdict {
 	v := &verdict{approval: a}
 	bad := func(detail string) *verdict {
@@ -84,6 +84,9 @@ func (h *Handler) judge(a *Approval, account string, task approval.Task, t time.
 		return bad("revoked by " + a.RevokedBy + " at " + timeString(a.RevokedAt))
 	case a.ApprovedBy == "" && a.Origin != OriginGrant:
 		return bad("never approved")
+	case a.Origin == OriginGrant && len(h.cfg.Approvers) > 0:
+		// Once the deployment names its approvers, only identities count.
+		return bad("recorded with free-text names, not approved by identity")
 	case a.Account != account:
 		return bad("it is for account " + a.Account)
 	case !a.Allows(task):

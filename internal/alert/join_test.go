@@ -223,10 +223,13 @@ func TestConsoleApproval(t *testing.T) {
 	e := joinEnv(t)
 	e.approve("R-C", "333333333333", approval.TaskConsole, t0, time.Hour)
 	e.approve("R-S3", "444444444444", approval.TaskS3Unlock, t0, time.Hour)
+	// A grant (free-text names) approves nothing once the deployment names
+	// its approvers.
+	e.grant("CHG-GRANT", "666666666666", t0, t0.Add(time.Hour))
 	for _, tt := range []struct {
 		account, approval string
 		page              bool
-	}{{"333333333333", "approved", false}, {"444444444444", "unapproved", true}, {"555555555555", "unapproved", true}} {
+	}{{"333333333333", "approved", false}, {"444444444444", "unapproved", true}, {"555555555555", "unapproved", true}, {"666666666666", "unapproved", true}} {
 		res := e.handle(testenv.ConsoleLoginEvent(tt.account, true, "ev-login-"+tt.account, t0.Add(10*time.Minute)))
 		m := one(t, tt.account, e.main.Receive(t, 0))
 		if res.Approval != tt.approval || (m.Attributes["page"] == "true") != tt.page {

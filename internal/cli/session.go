@@ -35,6 +35,7 @@ type sessionOptions struct {
 	emergency bool
 	reason    string
 	export    string
+	renew     bool
 	config    string
 	table     string
 	db        string
@@ -68,7 +69,11 @@ credentials are used.
 With COMMAND, the command runs with the session's credentials in its
 environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
 AWS_CREDENTIAL_EXPIRATION; AWS_PROFILE removed) and session exits with its
-exit code. Without COMMAND, --export-credentials process prints them as
+exit code. With --renew, COMMAND gets a credentials endpoint on 127.0.0.1
+instead (AWS_CONTAINER_CREDENTIALS_FULL_URI and a one-time
+AWS_CONTAINER_AUTHORIZATION_TOKEN, read by the AWS SDKs and CLI), which opens
+and records a new session as each one nears its end, until the approval's
+window ends. Without COMMAND, --export-credentials process prints them as
 'aws configure export-credentials' does (JSON, for credential_process), and
 --export-credentials env as export lines. Credentials are never logged or
 written anywhere else.
@@ -92,6 +97,7 @@ Tasks: audit, create-password, delete-credentials, s3-unlock, sqs-unlock.`,
 	f.BoolVar(&o.emergency, "emergency", false, "without an approval: open the session anyway and page (needs --reason)")
 	f.StringVar(&o.reason, "reason", "", "why, for --emergency")
 	f.StringVar(&o.export, "export-credentials", "", "without COMMAND: print the credentials as process (JSON) or env")
+	f.BoolVar(&o.renew, "renew", false, "give COMMAND a local credentials endpoint that opens a new session as each one expires, within the approved window")
 	f.StringVar(&o.config, "config", defaultModeConfig, "the configuration listing the approvers (checked when present)")
 	f.StringVar(&o.table, "table", os.Getenv("ROOTGUARD_TABLE"), "the pipeline's DynamoDB table (default $ROOTGUARD_TABLE)")
 	f.StringVar(&o.db, "db", "", "journal database (default: rootguard.db under the user's state directory)")
@@ -159,6 +165,8 @@ func runRootSession(ctx context.Context, o *sessionOptions, args []string) error
 		return usageError("give COMMAND or --export-credentials, not both")
 	case len(args) == 0 && o.export == "":
 		return usageError("give COMMAND (after --) or --export-credentials process|env")
+	case o.renew && len(args) == 0:
+		return usageError("--renew needs COMMAND")
 	case o.export != "" && o.export != "process" && o.export != "env":
 		return usageError("--export-credentials %q: want process or env", o.export)
 	}
@@ -201,11 +209,6 @@ func runRootSession(ctx context.Context, o *sessionOptions, args []string) error
 		}
 	}
 
-	dur := min(rootsession.DefaultDuration, appr.Until.Sub(now))
-	opener, err := rootsession.New(cfg, rootsession.Options{Duration: dur, Logger: o.logger()})
-	if err != nil {
-		return &exitError{code: ExitError, err: err}
-	}
 	st, err := openStore(ctx, o.db)
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
@@ -223,43 +226,59 @@ func runRootSession(ctx context.Context, o *sessionOptions, args []string) error
 			fmt.Fprintf(o.io.Err, "rootguard: journal: %v\n", err)
 		}
 	}
-
-	sess, err := opener.Open(ctx, o.account, rootsession.Task(task.TaskPolicy()))
-	if err != nil {
-		var re *rootsession.Error
-		reqID := ""
-		if errors.As(err, &re) {
-			reqID = re.RequestID
+	// open opens one session, at most until the approval's window ends,
+	// and records its key (journal, approval) before handing out its
+	// credentials.
+	open := func(ctx context.Context) (aws.Credentials, error) {
+		at := o.now()
+		left := appr.Until.Sub(at)
+		if left < minSessionLeft {
+			return aws.Credentials{}, fmt.Errorf("approval %s ends at %s: no session is opened past its window", appr.ID, appr.Until.Format(time.RFC3339))
 		}
-		_, _ = st.AddStep(ctx, store.JournalStep{RunID: runID, Account: o.account, Step: "open", Action: "sts:AssumeRoot", Target: o.account,
-			Result: "failed", RequestID: reqID, Error: err.Error(), Attempts: 1, At: o.now()})
-		finish(store.RunIncomplete)
-		return &exitError{code: ExitError, err: fmt.Errorf("account %s: %w", o.account, err)}
+		opener, err := rootsession.New(cfg, rootsession.Options{Duration: min(rootsession.DefaultDuration, left.Truncate(time.Second)), Logger: o.logger()})
+		if err != nil {
+			return aws.Credentials{}, err
+		}
+		sess, err := opener.Open(ctx, o.account, rootsession.Task(task.TaskPolicy()))
+		if err != nil {
+			var re *rootsession.Error
+			reqID := ""
+			if errors.As(err, &re) {
+				reqID = re.RequestID
+			}
+			_, _ = st.AddStep(ctx, store.JournalStep{RunID: runID, Account: o.account, Step: "open", Action: "sts:AssumeRoot", Target: o.account,
+				Result: "failed", RequestID: reqID, Error: err.Error(), Attempts: 1, At: o.now()})
+			return aws.Credentials{}, fmt.Errorf("account %s: %w", o.account, err)
+		}
+		akid := sess.Credentials.AccessKeyID
+		detail, _ := json.Marshal(map[string]string{"approval": appr.ID, "accessKeyId": akid, "task": task.TaskPolicy(),
+			"expires": sess.Expires.UTC().Format(time.RFC3339), "origin": appr.Origin})
+		if _, err := st.AddStep(ctx, store.JournalStep{RunID: runID, Account: o.account, Step: "open", Action: "sts:AssumeRoot", Target: o.account,
+			Result: "ok", RequestID: sess.RequestID, Detail: string(detail), Attempts: 1, At: o.now()}); err != nil {
+			return aws.Credentials{}, err
+		}
+		// Recorded before the credentials are used: the alert function
+		// joins the session's events to the approval by this key.
+		if err := tb.RecordUse(ctx, appr.ID, akid, caller, o.now()); err != nil {
+			return aws.Credentials{}, fmt.Errorf("the session %s is open, but recording it against approval %s failed; not using it: %w", akid, appr.ID, err)
+		}
+		creds, err := sess.Credentials.Provider().Retrieve(ctx)
+		if err != nil {
+			return aws.Credentials{}, err
+		}
+		creds.CanExpire, creds.Expires = true, sess.Expires
+		fmt.Fprintf(o.io.Err, "rootguard: root session %s on %s (%s) under %s %s, until %s\n", akid, o.account, task.TaskPolicy(),
+			appr.Origin, appr.ID, sess.Expires.UTC().Format(time.RFC3339))
+		return creds, nil
 	}
-	akid := sess.Credentials.AccessKeyID
-	detail, _ := json.Marshal(map[string]string{"approval": appr.ID, "accessKeyId": akid, "task": task.TaskPolicy(),
-		"expires": sess.Expires.UTC().Format(time.RFC3339), "origin": appr.Origin})
-	if _, err := st.AddStep(ctx, store.JournalStep{RunID: runID, Account: o.account, Step: "open", Action: "sts:AssumeRoot", Target: o.account,
-		Result: "ok", RequestID: sess.RequestID, Detail: string(detail), Attempts: 1, At: o.now()}); err != nil {
-		finish(store.RunIncomplete)
-		return &exitError{code: ExitError, err: err}
-	}
-	// Recorded before the credentials are used: the alert function joins
-	// the session's events to the approval by this key.
-	if err := tb.RecordUse(ctx, appr.ID, akid, caller, o.now()); err != nil {
-		finish(store.RunIncomplete)
-		return &exitError{code: ExitError, err: fmt.Errorf("the session %s is open, but recording it against approval %s failed; not using it: %w", akid, appr.ID, err)}
-	}
-	creds, err := sess.Credentials.Provider().Retrieve(ctx)
+	creds, err := open(ctx)
 	if err != nil {
 		finish(store.RunIncomplete)
 		return &exitError{code: ExitError, err: err}
 	}
-	fmt.Fprintf(o.io.Err, "rootguard: root session %s on %s (%s) under %s %s, until %s\n", akid, o.account, task.TaskPolicy(),
-		appr.Origin, appr.ID, sess.Expires.UTC().Format(time.RFC3339))
 
 	if o.export != "" {
-		err := exportCredentials(o.io, o.export, creds, sess.Expires)
+		err := exportCredentials(o.io, o.export, creds, creds.Expires)
 		if err != nil {
 			finish(store.RunIncomplete)
 			return &exitError{code: ExitError, err: err}
@@ -267,7 +286,13 @@ func runRootSession(ctx context.Context, o *sessionOptions, args []string) error
 		finish(store.RunDone)
 		return nil
 	}
-	code, runErr := runWithCredentials(ctx, o.io, args, creds, sess.Expires, o.account)
+	var code int
+	var runErr error
+	if o.renew {
+		code, runErr = runWithRenewal(ctx, o.io, args, newRenewer(creds, appr.Until, open, o.now), o.account)
+	} else {
+		code, runErr = runWithCredentials(ctx, o.io, args, creds, creds.Expires, o.account)
+	}
 	result, errText := "ok", ""
 	if runErr != nil || code != 0 {
 		result = "failed"
@@ -318,27 +343,9 @@ func exportCredentials(io IO, format string, c aws.Credentials, expires time.Tim
 func runWithCredentials(ctx context.Context, io IO, args []string, c aws.Credentials, expires time.Time, account string) (int, error) {
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = io.In, io.Out, io.Err
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		switch k {
-		case "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
-			"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-			"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN":
-			continue
-		}
-		env = append(env, kv)
-	}
+	env := withoutCredentials(os.Environ())
 	cmd.Env = append(env, "AWS_ACCESS_KEY_ID="+c.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+c.SecretAccessKey,
 		"AWS_SESSION_TOKEN="+c.SessionToken, "AWS_CREDENTIAL_EXPIRATION="+expires.UTC().Format(time.RFC3339),
 		"ROOTGUARD_ROOT_SESSION_ACCOUNT="+account)
-	err := cmd.Run()
-	var exitErr *exec.ExitError
-	if errors.As(err, &exitErr) {
-		return exitErr.ExitCode(), nil
-	}
-	if err != nil {
-		return 1, fmt.Errorf("run %s: %w", args[0], err)
-	}
-	return 0, nil
+	return exitCode(args[0], cmd.Run())
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials/endpointcreds"
+
 	"github.com/rootguard/rootguard/internal/alert"
 	"github.com/rootguard/rootguard/internal/store"
 )
@@ -104,6 +106,45 @@ func TestRootSession(t *testing.T) {
 		t.Error("a secret reached the journal")
 	}
 
+	// --renew: COMMAND gets a local credentials endpoint, not keys in its
+	// environment; the SDK's container provider reads the session from it.
+	uriFile := filepath.Join(dir, "endpoint")
+	type result struct {
+		out, errOut string
+		code        int
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, errOut, code := runMain(t, "root", "session", "--account", "333333333333", "--task", "s3-unlock", "--db", db, "--renew", "--",
+			"sh", "-c", `printf '%s %s %s' "$AWS_CONTAINER_CREDENTIALS_FULL_URI" "$AWS_CONTAINER_AUTHORIZATION_TOKEN" "${AWS_ACCESS_KEY_ID-unset}" > "$0.tmp" && mv "$0.tmp" "$0"
+while [ ! -e "$0.done" ]; do sleep 0.05; done`, uriFile)
+		done <- result{out, errOut, code}
+	}()
+	var endpoint []string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if b, err := os.ReadFile(uriFile); err == nil {
+			endpoint = strings.Fields(string(b))
+			break
+		}
+	}
+	if len(endpoint) != 3 || !strings.HasPrefix(endpoint[0], "http://127.0.0.1:") || endpoint[2] != "unset" {
+		t.Fatalf("--renew: the command saw %q", endpoint)
+	}
+	renewed, err := endpointcreds.New(endpoint[0], func(o *endpointcreds.Options) { o.AuthorizationToken = endpoint[1] }).Retrieve(t.Context())
+	if werr := os.WriteFile(uriFile+".done", nil, 0o600); werr != nil {
+		t.Fatal(werr)
+	}
+	r := <-done
+	if err != nil || !strings.HasPrefix(renewed.AccessKeyID, "ASIA") || renewed.SessionToken == "" {
+		t.Fatalf("--renew: credentials from the endpoint: %+v, %v", renewed.AccessKeyID, err)
+	}
+	if r.code != ExitOK || strings.Contains(r.out+r.errOut, renewed.SecretAccessKey) {
+		t.Fatalf("--renew: exit %d\n%s%s", r.code, r.out, r.errOut)
+	}
+	if by, _ := tb.ApprovalByKey(t.Context(), renewed.AccessKeyID); by == nil || by.ID != id {
+		t.Errorf("--renew: the endpoint's key %s is not recorded against %s", renewed.AccessKeyID, id)
+	}
+
 	// Someone without an approval: refused; with --emergency: opened, paged.
 	carol := e.as(t, operatorRole, "carol@example.com")
 	if _, errOut, code := runMain(t, "root", "session", "--account", "333333333333", "--task", "s3-unlock", "--db", db, "--", "true"); code != ExitError ||
@@ -143,6 +184,7 @@ func TestRootSession(t *testing.T) {
 		{[]string{"--account", "333333333333", "--task", "audit"}, "give COMMAND"},
 		{[]string{"--account", "333333333333", "--task", "audit", "--export-credentials", "yaml"}, "want process or env"},
 		{[]string{"--account", "33", "--task", "audit", "--", "true"}, "12-digit"},
+		{[]string{"--account", "333333333333", "--task", "audit", "--renew", "--export-credentials", "env"}, "--renew needs COMMAND"},
 	} {
 		if _, errOut, code := runMain(t, append([]string{"root", "session"}, tt.args...)...); code != ExitUsage || !strings.Contains(errOut, tt.want) {
 			t.Errorf("%v: exit %d, want 2 and %q\n%s", tt.args, code, tt.want, errOut)
