@@ -41,6 +41,13 @@
 //	cloudformation (query protocol): the stack, change-set and StackSet
 //	               operations `rootguard deploy` uses (cloudformation*.go)
 //	securityhub (restJson1): BatchImportFindings
+//	s3 (restXml, path style): ListObjectsV2 and GetObject on the organization
+//	               trail's bucket (cloudtrail_bucket.go)
+//
+// Every call answered for an authenticated principal is recorded as the
+// CloudTrail record AWS documents for it and delivered as an organization
+// trail delivers it ([Server.TrailBucket], [Server.TrailEvents]); see
+// cloudtrail.go for the shapes, their sources and the guesses.
 //
 // Principals: the management credentials belong to an IAM user
 // (awssim-admin) in the management account with full permissions. AssumeRole

@@ -151,6 +151,8 @@ var s3Ops = map[string]handler{
 	"PutBucketPolicy":     s3PutBucketPolicy,
 	"DeleteBucketPolicy":  s3DeleteBucketPolicy,
 	"GetBucketVersioning": s3GetBucketVersioning,
+	"ListObjectsV2":       s3ListObjectsV2, // cloudtrail_bucket.go
+	"GetObject":           s3GetObject,
 }
 
 // s3Route names the operation of a path-style request and gathers its
@@ -166,6 +168,10 @@ func s3Route(r *http.Request) (string, url.Values) {
 	}
 	form.Set("Bucket", bucket)
 	if key != "" {
+		if r.Method == http.MethodGet {
+			form.Set("Key", key)
+			return "GetObject", form
+		}
 		return r.Method + " object", form
 	}
 	switch {
@@ -180,6 +186,8 @@ func s3Route(r *http.Request) (string, url.Values) {
 		}
 	case form.Has("versioning") && r.Method == http.MethodGet:
 		return "GetBucketVersioning", form
+	case form.Get("list-type") == "2" && r.Method == http.MethodGet:
+		return "ListObjectsV2", form
 	}
 	return r.Method + " bucket", form
 }
@@ -189,6 +197,9 @@ func s3Route(r *http.Request) (string, url.Values) {
 func (c *call) iamAction() string {
 	if c.svc == svcS3 && c.op == "ListBuckets" {
 		return "s3:ListAllMyBuckets"
+	}
+	if c.svc == svcS3 && c.op == "ListObjectsV2" {
+		return "s3:ListBucket"
 	}
 	return c.svc + ":" + c.op
 }

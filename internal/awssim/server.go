@@ -84,6 +84,8 @@ type Server struct {
 	cfnState *cfnState                  // CloudFormation, made on first use
 	seq      uint64
 
+	trail trailLog // CloudTrail records of the calls served (cloudtrail.go)
+
 	limitMu sync.Mutex
 	buckets map[string]*bucket
 	faults  *mrand.Rand
@@ -403,6 +405,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		result, e = h(c)
 	}
 	s.mu.Unlock()
+	s.recordCall(c, r, reqID, result, e)
 
 	if e != nil {
 		fail(e)
