@@ -54,6 +54,10 @@ Organizations), on 127.0.0.1. It prints the environment a client needs
 management account): every rootguard command, and any other aws-sdk-go-v2
 tool, then works against it unchanged. It runs until interrupted.
 
+Every call it serves is recorded as the CloudTrail record AWS writes for it
+and delivered, in an organization trail's layout, to an S3 bucket of the
+management account; ROOTGUARD_TRAIL names it, for rootguard scan.
+
 The organization comes from a scenario file (see internal/awssim/testdata/
 scenario.yaml) or is generated with --accounts and --seed.`,
 		Example: `  eval "$(rootguard sandbox --accounts 50 &)"   # or:
@@ -139,6 +143,9 @@ func runSandbox(ctx context.Context, o *sandboxOptions) error {
 		"AWS_ACCESS_KEY_ID":     akid,
 		"AWS_SECRET_ACCESS_KEY": secret,
 		"AWS_REGION":            "us-east-1",
+		// The organization trail of every call the sandbox serves, for
+		// `rootguard scan "$ROOTGUARD_TRAIL"`.
+		"ROOTGUARD_TRAIL": "s3://" + srv.TrailBucket() + "/AWSLogs/" + sc.Organization.ID + "/",
 	}
 	if o.envFile != "" {
 		if err := os.WriteFile(o.envFile, []byte(shellExports(env)), 0o600); err != nil {
@@ -150,8 +157,8 @@ func runSandbox(ctx context.Context, o *sandboxOptions) error {
 		_ = stop(context.Background())
 		return &exitError{code: ExitError, err: err}
 	}
-	fmt.Fprintf(o.io.Err, "rootguard: sandbox serving organization %s (%d accounts) at %s; stop with Ctrl-C\n",
-		sc.Organization.ID, len(sc.Accounts), url)
+	fmt.Fprintf(o.io.Err, "rootguard: sandbox serving organization %s (%d accounts) at %s; its CloudTrail is in %s; stop with Ctrl-C\n",
+		sc.Organization.ID, len(sc.Accounts), url, env["ROOTGUARD_TRAIL"])
 	if o.ready != nil {
 		o.ready(env)
 	}
