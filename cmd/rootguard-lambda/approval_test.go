@@ -121,8 +121,8 @@ func pages(msgs []testenv.Message) []testenv.Message {
 // session, opened without approval, shows one page.
 //
 // The CloudTrail records are built from AWS's documented record shapes
-// (internal/testenv/trail.go) with the access keys awssim issued: the
-// simulator keeps no trail of its own yet.
+// (internal/testenv/trail.go) with the access keys awssim issued;
+// TestClosedLoop feeds awssim's own trail instead.
 func TestApprovedBreakGlass(t *testing.T) {
 	e := startFlow(t)
 	db := filepath.Join(t.TempDir(), "rootguard.db")
