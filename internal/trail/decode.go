@@ -39,16 +39,31 @@ type Record struct {
 	// Index is the record's 0-based position in its input, counted over
 	// every record the input holds, whatever its shape.
 	Index int
+	// Offset is the stream offset of the record (for a lookup-events
+	// entry, of the entry) in the decompressed input; -1 when unknown.
+	Offset int64
 }
 
 // RecordError names a record that could not be read. The rest of the
 // input is still read.
 type RecordError struct {
 	Index int
-	Err   error
+	// Offset and Length locate the bytes that were not decoded, in the
+	// decompressed input; Offset is -1 when unknown.
+	Offset, Length int64
+	Err            error
 }
 
-func (e *RecordError) Error() string { return fmt.Sprintf("record %d: %v", e.Index, e.Err) }
+func (e *RecordError) Error() string { return fmt.Sprintf("record %d: %s", e.Index, e.Detail()) }
+
+// Detail is the error without the record number: the cause, and the span
+// not read when there is one.
+func (e *RecordError) Detail() string {
+	if e.Offset < 0 {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("%v (%d bytes at offset %d not read)", e.Err, e.Length, e.Offset)
+}
 func (e *RecordError) Unwrap() error { return e.Err }
 
 // ErrUnrecognized marks a JSON value that is none of the shapes rootguard reads.
@@ -61,8 +76,14 @@ type Options struct {
 	// handed to the callback. It lets a scanner skip the bulk of a trail
 	// cheaply. GuardDuty findings and wrapped records are always passed on.
 	Candidate func(raw []byte) bool
-	// MaxValue caps the size of one top-level JSON value. Zero means 256 MiB.
+	// MaxValue caps the size of one JSON value held whole: a record, or a
+	// top-level value that is not a container. A larger one is skipped, in
+	// bounded memory, and named. Zero means 32 MiB.
 	MaxValue int
+	// Budget, if set, is shared by the decoders of one scan: a window
+	// grown past its base for a large value borrows from it, so that the
+	// memory of all workers together stays bounded.
+	Budget *Budget
 }
 
 // Stats counts what a decoder saw.
@@ -77,182 +98,40 @@ type Stats struct {
 // findings, in any mix, one top-level JSON value after another.
 type Decoder struct {
 	opts  Options
-	buf   []byte
 	stats Stats
 	index int
 	fn    func(Record) error
 	soft  func(error)
+
+	// The window over the input: buf[pos:] is unconsumed, buf[0] is at
+	// stream offset base.
+	r    io.Reader
+	rerr error // sticky read error (io.EOF at the end)
+	buf  []byte
+	pos  int
+	base int64
+	bol  bool  // the last byte consumed ended a line
+	loan int64 // borrowed from the budget
+
+	cur    []byte // the value being handled, and its stream offset
+	curOff int64
+	stack  []byte // brackets open in a value being skipped
 }
 
 // NewDecoder returns a Decoder. Its buffer is reused across calls to Decode.
 func NewDecoder(opts Options) *Decoder {
 	if opts.MaxValue == 0 {
-		opts.MaxValue = 256 << 20
+		opts.MaxValue = 32 << 20
 	}
-	return &Decoder{opts: opts, buf: make([]byte, 0, 1<<20)}
+	return &Decoder{opts: opts, buf: make([]byte, 0, baseBuffer+(256<<10)), stack: make([]byte, 0, 4096)}
 }
 
 // Stats returns the counts of the last Decode.
 func (d *Decoder) Stats() Stats { return d.stats }
 
-// Decode reads r to its end and calls fn for every record, in order. A
-// record that cannot be read is passed to soft as a *RecordError and
-// decoding goes on; an error that ends the input early (truncated data,
-// a read error, invalid JSON inside a log file) is returned after every
-// record before it was handed on. An error from fn stops decoding and is
-// returned.
-func (d *Decoder) Decode(r io.Reader, fn func(Record) error, soft func(error)) error {
-	d.stats = Stats{}
-	d.index = 0
-	d.fn = fn
-	d.soft = soft
-	if d.soft == nil {
-		d.soft = func(error) {}
-	}
-	buf := d.buf[:0]
-	start := 0     // start of unconsumed data in buf
-	var base int64 // stream offset of buf[0]
-	var rerr error // sticky read error (io.EOF at the end)
-	values := 0
-	for {
-		start = skipSpace(buf, start)
-		if start == len(buf) && rerr == nil {
-			buf, start, base = compact(buf, start, base)
-			buf, rerr = fill(r, buf, &d.stats)
-			continue
-		}
-		if start == len(buf) {
-			break // clean end of input
-		}
-		if n := timestampPrefix(buf[start:]); n > 0 && lineStart(buf, start) {
-			start += n // a CloudWatch Logs export line: "<timestamp> <event>"
-			continue
-		}
-		if rerr != nil {
-			// Every byte is in the buffer: walk the value in one pass,
-			// handing on records as they are found.
-			end, err := d.value(buf[start:])
-			if err == nil {
-				values++
-				start += end
-				continue
-			}
-			if !isSyntax(err) {
-				d.buf = buf
-				return err
-			}
-			if errors.Is(err, errIncomplete) {
-				d.buf = buf
-				if rerr != io.EOF {
-					return fmt.Errorf("read: %w", rerr)
-				}
-				return fmt.Errorf("truncated: input ends inside a JSON value at byte %d", base+int64(start))
-			}
-			if values > 0 && lineStart(buf, start) && bytes.IndexByte(buf[start:], '\n') >= 0 {
-				// JSON Lines: a bad line is one bad record; go on at the next line.
-				d.soft(&RecordError{Index: d.index, Err: offsetErr(err, int(base)+start)})
-				d.index++
-				start += bytes.IndexByte(buf[start:], '\n') + 1
-				continue
-			}
-			d.buf = buf
-			return offsetErr(err, int(base)+start)
-		}
-		// More input may follow: find where this value ends before handing
-		// anything on, reading more (the buffer doubles) while it is cut.
-		end, err := skipValue(buf, start)
-		if errors.Is(err, errIncomplete) {
-			if len(buf)-start >= d.opts.MaxValue {
-				d.buf = buf
-				return fmt.Errorf("JSON value at byte %d is larger than %d bytes", base+int64(start), d.opts.MaxValue)
-			}
-			buf, start, base = compact(buf, start, base)
-			buf, rerr = fill(r, buf, &d.stats)
-			continue
-		}
-		if err != nil {
-			if values > 0 && lineStart(buf, start) && bytes.IndexByte(buf[start:], '\n') >= 0 {
-				d.soft(&RecordError{Index: d.index, Err: offsetErr(err, int(base))})
-				d.index++
-				start += bytes.IndexByte(buf[start:], '\n') + 1
-				continue
-			}
-			d.buf = buf
-			if c := buf[start]; c == '{' || c == '[' {
-				if _, herr := d.value(buf[start:]); herr != nil && !isSyntax(herr) {
-					return herr
-				}
-			}
-			return offsetErr(err, int(base))
-		}
-		values++
-		if _, herr := d.value(buf[start:end]); herr != nil {
-			d.buf = buf
-			if isSyntax(herr) {
-				return offsetErr(herr, int(base)+start)
-			}
-			return herr
-		}
-		start = end
-	}
-	d.buf = buf
-	if values == 0 {
-		return errors.New("empty input: no JSON value")
-	}
-	if rerr != nil && rerr != io.EOF {
-		return fmt.Errorf("read: %w", rerr)
-	}
-	return nil
-}
-
-// lineStart reports whether b[i] is the first non-blank byte of its line.
-func lineStart(b []byte, i int) bool {
-	for j := i - 1; j >= 0; j-- {
-		if b[j] == '\n' {
-			return true
-		}
-		if !isSpace(b[j]) {
-			return false
-		}
-	}
-	return true
-}
-
 func isSyntax(err error) bool {
 	var se *SyntaxError
 	return errors.As(err, &se) || errors.Is(err, errIncomplete)
-}
-
-// compact drops consumed bytes from the front of buf.
-func compact(buf []byte, start int, base int64) ([]byte, int, int64) {
-	if start == 0 {
-		return buf, 0, base
-	}
-	n := copy(buf, buf[start:])
-	return buf[:n], 0, base + int64(start)
-}
-
-// fill reads r into buf until the buffer is full or the input ends,
-// doubling the buffer first when it is nearly full. Reading in large
-// batches keeps the number of passes over a value small.
-func fill(r io.Reader, buf []byte, st *Stats) ([]byte, error) {
-	if cap(buf)-len(buf) < 64<<10 {
-		nb := make([]byte, len(buf), 2*cap(buf)+(256<<10))
-		copy(nb, buf)
-		buf = nb
-	}
-	for len(buf) < cap(buf) {
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		st.Bytes += int64(n)
-		buf = buf[:len(buf)+n]
-		if err != nil {
-			return buf, err
-		}
-		if n == 0 {
-			return buf, nil
-		}
-	}
-	return buf, nil
 }
 
 // value handles the top-level JSON value at the start of b and returns
@@ -276,8 +155,7 @@ func (d *Decoder) value(b []byte) (int, error) {
 				}
 				return nil
 			}
-			d.soft(&RecordError{Index: d.index, Err: errors.New("array element is not a JSON object")})
-			d.index++
+			d.softAt(v, errors.New("array element is not a JSON object"))
 			return nil
 		})
 		return i + n, err
@@ -286,8 +164,7 @@ func (d *Decoder) value(b []byte) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		d.soft(&RecordError{Index: d.index, Err: ErrUnrecognized})
-		d.index++
+		d.softAt(b[i:n], ErrUnrecognized)
 		return n, nil
 	}
 }
@@ -344,21 +221,19 @@ func (d *Decoder) object(b []byte) (int, error) {
 		return end, nil
 	case detail != nil && detailType != nil:
 		if len(detail) == 0 || detail[0] != '{' {
-			d.soft(&RecordError{Index: d.index, Err: errors.New("EventBridge event whose detail is not an object")})
-			d.index++
+			d.softAt(b[:end], errors.New("EventBridge event whose detail is not an object"))
 			return end, nil
 		}
 		if bytes.Equal(detailType, guardDutyDetail) {
-			return end, d.emit(KindGuardDuty, detail, false)
+			return end, d.emit(KindGuardDuty, detail, detail, false)
 		}
-		return end, d.emit(KindCloudTrail, detail, false)
+		return end, d.emit(KindCloudTrail, detail, detail, false)
 	case isRecord:
-		return end, d.emit(KindCloudTrail, b[:end], true)
+		return end, d.emit(KindCloudTrail, b[:end], b, true)
 	case isFinding:
-		return end, d.emit(KindGuardDuty, b[:end], false)
+		return end, d.emit(KindGuardDuty, b[:end], b, false)
 	}
-	d.soft(&RecordError{Index: d.index, Err: ErrUnrecognized})
-	d.index++
+	d.softAt(b[:end], ErrUnrecognized)
 	return end, nil
 }
 
@@ -373,15 +248,14 @@ func (d *Decoder) container(key, rest []byte) (int, error) {
 	}
 	return walkArray(rest, func(_ int, v []byte) error {
 		if len(v) == 0 || v[0] != '{' {
-			d.soft(&RecordError{Index: d.index, Err: fmt.Errorf("%s element is not a JSON object", key)})
-			d.index++
+			d.softAt(v, fmt.Errorf("%s element is not a JSON object", key))
 			return nil
 		}
 		switch {
 		case bytes.Equal(key, keyRecords):
-			return d.emit(KindCloudTrail, v, true)
+			return d.emit(KindCloudTrail, v, v, true)
 		case bytes.Equal(key, keyFindings):
-			return d.emit(KindGuardDuty, v, false)
+			return d.emit(KindGuardDuty, v, v, false)
 		default:
 			return d.lookupEvent(v)
 		}
@@ -403,8 +277,7 @@ func (d *Decoder) lookupEvent(v []byte) error {
 		return err
 	}
 	if ev == nil {
-		d.soft(&RecordError{Index: d.index, Err: errors.New("lookup-events entry without CloudTrailEvent")})
-		d.index++
+		d.softAt(v, errors.New("lookup-events entry without CloudTrailEvent"))
 		return nil
 	}
 	if d.opts.Candidate != nil && !d.opts.Candidate(ev) {
@@ -415,8 +288,7 @@ func (d *Decoder) lookupEvent(v []byte) error {
 	}
 	var s string
 	if err := json.Unmarshal(ev, &s); err != nil {
-		d.soft(&RecordError{Index: d.index, Err: fmt.Errorf("CloudTrailEvent is not a JSON string: %w", err)})
-		d.index++
+		d.softAt(v, fmt.Errorf("CloudTrailEvent is not a JSON string: %w", err))
 		return nil
 	}
 	raw := bytes.TrimSpace([]byte(s))
@@ -425,14 +297,14 @@ func (d *Decoder) lookupEvent(v []byte) error {
 		if err == nil {
 			err = errors.New("not a single JSON object")
 		}
-		d.soft(&RecordError{Index: d.index, Err: fmt.Errorf("CloudTrailEvent: %w", err)})
-		d.index++
+		d.softAt(v, fmt.Errorf("CloudTrailEvent: %w", err))
 		return nil
 	}
-	return d.emit(KindCloudTrail, raw, false)
+	return d.emit(KindCloudTrail, raw, v, false)
 }
 
-func (d *Decoder) emit(k Kind, raw []byte, filter bool) error {
+// emit hands on one record; at is where it stands in d.cur.
+func (d *Decoder) emit(k Kind, raw, at []byte, filter bool) error {
 	idx := d.index
 	d.index++
 	d.stats.Records++
@@ -440,7 +312,7 @@ func (d *Decoder) emit(k Kind, raw []byte, filter bool) error {
 		d.stats.Rejected++
 		return nil
 	}
-	return d.fn(Record{Kind: k, Raw: raw, Index: idx})
+	return d.fn(Record{Kind: k, Raw: raw, Index: idx, Offset: d.offsetOf(at)})
 }
 
 // timestampPrefix returns the length of an RFC 3339 timestamp and the

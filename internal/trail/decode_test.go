@@ -22,7 +22,7 @@ func decodeAll(t *testing.T, input string, opts Options) (got, error) {
 	t.Helper()
 	var g got
 	d := NewDecoder(opts)
-	err := d.Decode(strings.NewReader(input), func(r Record) error {
+	err := d.Decode(t.Context(), strings.NewReader(input), func(r Record) error {
 		g.kinds = append(g.kinds, r.Kind)
 		var v any
 		if json.Unmarshal(r.Raw, &v) != nil {
@@ -77,7 +77,8 @@ func TestDecodeShapes(t *testing.T) {
 		{name: "truncated log file keeps complete records", input: `{"Records":[` + rec1 + `,` + rec2[:20],
 			kinds: []Kind{KindCloudTrail}, ids: []string{"a"}, indexes: []int{0}, wantErr: "truncated"},
 		{name: "invalid json", input: `{"Records":[{"eventVersion":"1.10","userIdentity":{"type":"Root"`, wantErr: "truncated"},
-		{name: "garbage", input: "this is not json\n", wantErr: "invalid JSON at byte 0"},
+		{name: "garbage", input: "this is not json\n", soft: 1},
+		{name: "garbage then a record", input: "this is not json\n" + rec1, kinds: []Kind{KindCloudTrail}, ids: []string{"a"}, indexes: []int{1}, soft: 1},
 		{name: "empty", input: "", wantErr: "empty input"},
 		{name: "blank", input: " \n\t", wantErr: "empty input"},
 		{name: "json lines with a bad line", input: rec1 + "\n{\"eventID\": oops}\n" + rec2 + "\n",
@@ -137,7 +138,7 @@ func TestDecodeCandidateFilter(t *testing.T) {
 	}}
 	d := NewDecoder(opts)
 	var n int
-	err := d.Decode(strings.NewReader(`{"Records":[`+rec1+`,`+rec2+`]}`), func(Record) error { n++; return nil }, nil)
+	err := d.Decode(t.Context(), strings.NewReader(`{"Records":[`+rec1+`,`+rec2+`]}`), func(Record) error { n++; return nil }, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +170,7 @@ func TestDecodeLargeStream(t *testing.T) {
 	}
 	d := NewDecoder(Options{})
 	var count int
-	err = d.Decode(oneByteReader{r, 7000}, func(rec Record) error {
+	err = d.Decode(t.Context(), oneByteReader{r, 7000}, func(rec Record) error {
 		want := fmt.Sprintf(`{"eventID":"e%d",`, rec.Index)
 		if !bytes.HasPrefix(rec.Raw, []byte(want)) {
 			t.Fatalf("record %d starts %q", rec.Index, rec.Raw[:20])
@@ -199,10 +200,15 @@ func (o oneByteReader) Read(p []byte) (int, error) {
 }
 
 func TestDecodeMaxValue(t *testing.T) {
-	d := NewDecoder(Options{MaxValue: 1024})
-	err := d.Decode(strings.NewReader(`{"Records":["`+strings.Repeat("x", 1<<20)+`"]}`), func(Record) error { return nil }, nil)
-	if err == nil || !strings.Contains(err.Error(), "larger than") {
-		t.Fatalf("err = %v", err)
+	g, err := decodeAll(t, `{"Records":["`+strings.Repeat("x", 1<<20)+`",`+rec1+`]}`, Options{MaxValue: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.soft) != 1 || !strings.Contains(g.soft[0], "larger than 1024 bytes") || !strings.Contains(g.soft[0], fmt.Sprintf("%d bytes at offset 12 not read", 1<<20+2)) {
+		t.Errorf("soft = %q", g.soft)
+	}
+	if fmt.Sprint(g.indexes) != "[1]" {
+		t.Errorf("indexes = %v: the record after the large one must be read", g.indexes)
 	}
 }
 

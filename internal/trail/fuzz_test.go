@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -41,13 +42,25 @@ func FuzzDecode(f *testing.F) {
 		`{"detail-type":"GuardDuty Finding","detail":{"schemaVersion":"2.0","id":"g"}}`,
 		`{"Findings":[{"SchemaVersion":"2.0"}]}`,
 		`{"Records":"x"}`, `{"Records":[1,2`, `[[[[`, "",
+		// Damage the decoder resynchronises after (issue 11).
+		"{\"eventVersion\": oops}\n" + rec1 + "\n" + rec2,
+		"{\"eventID\":\"x\n" + rec1 + "\n",
+		"{\"a\":\n" + rec1 + "\n",
+		rec1 + "\n#garbage\n" + rec2,
+		`{"Records":[` + rec1 + `,{"x":[1,2},` + rec2 + "]}\n" + rec1,
+		`{"Records":[` + rec1 + ` ` + rec2 + `]}`,
+		`{"Records":[` + rec1 + ` junk, ` + rec2 + `,]}`,
+		`{"Records":[` + rec1 + `],"Records":[` + rec2 + `]} x` + "\n" + rec1,
+		`{"Records":[` + strings.Repeat(`{"a":`, 300) + `1` + strings.Repeat(`}`, 300) + `,` + rec1 + `]}`,
+		`[` + rec1 + `,{"x":}, ` + rec2 + `]`,
+		"2026-10-08T01:00:00.000Z " + rec1 + "\n2026-10-08T01:00:01.000Z {oops\n" + rec2,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		d := NewDecoder(Options{MaxValue: 1 << 20})
 		seen := 0
-		_ = d.Decode(bytes.NewReader(b), func(r Record) error {
+		_ = d.Decode(t.Context(), bytes.NewReader(b), func(r Record) error {
 			seen++
 			if !json.Valid(r.Raw) && !validStructure(r.Raw) {
 				t.Fatalf("record %d is not JSON: %q", r.Index, r.Raw)

@@ -31,9 +31,34 @@ func NewObject(name string, size int64, open func(ctx context.Context) (io.ReadC
 	return Object{Name: name, Size: size, open: open}
 }
 
-// FileObject returns the Object for a local file.
+// FileObject returns the Object for a local file. It is opened without
+// blocking and read only if it is a regular file, so that a FIFO or a
+// device put in its place cannot hang or flood a scan. size is -1 when
+// unknown.
 func FileObject(path string, size int64) Object {
-	return Object{Name: path, Size: size, open: func(context.Context) (io.ReadCloser, error) { return os.Open(path) }}
+	return Object{Name: path, Size: size, open: func(context.Context) (io.ReadCloser, error) { return openRegular(path) }}
+}
+
+// ErrNotRegular marks an input that is a FIFO, a socket, a device or
+// anything else but a regular file or a folder. It is never opened.
+var ErrNotRegular = errors.New("not a regular file")
+
+// notRegular names what a special file is.
+func notRegular(m fs.FileMode) error {
+	kind := "special file"
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		kind = "named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		kind = "socket"
+	case m&fs.ModeCharDevice != 0:
+		kind = "character device"
+	case m&fs.ModeDevice != 0:
+		kind = "device"
+	case m&fs.ModeIrregular != 0:
+		kind = "irregular file"
+	}
+	return fmt.Errorf("%w: %s, skipped unopened", ErrNotRegular, kind)
 }
 
 // StdinObject returns the Object for standard input.
@@ -50,49 +75,114 @@ func isEventFile(name string) bool {
 
 // WalkLocal calls fn for every input under a local path: the file itself,
 // or every event file below a folder (digests and pruned paths skipped).
-// A folder that cannot be listed is reported through fn's error path by
-// returning it from WalkLocal only when nothing could be listed at all;
-// unreadable sub-folders go to skip.
+// Symbolic links are followed, to files and folders alike, and a folder
+// is read once however many links lead to it, so a link loop ends. A
+// special file (FIFO, socket, device) is never opened: given on the
+// command line it is the returned error; named as an event file in a
+// folder it goes to skip, as do folders that cannot be read and broken
+// links.
 func WalkLocal(ctx context.Context, root string, f Filter, fn func(Object) error, skip func(path string, err error)) error {
 	st, err := os.Stat(root)
 	if err != nil {
 		return err
 	}
-	if !st.IsDir() {
+	switch {
+	case st.Mode().IsRegular():
 		return fn(FileObject(root, st.Size()))
+	case !st.IsDir():
+		return notRegular(st.Mode())
 	}
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if p == root {
-				return err
-			}
-			skip(p, err)
-			return nil
+	w := &walker{f: f, fn: fn, skip: skip, seen: map[fileID]bool{}}
+	w.seen[idOf(st)] = true
+	return w.dir(ctx, root, true)
+}
+
+// walker walks local folders.
+type walker struct {
+	f    Filter
+	fn   func(Object) error
+	skip func(path string, err error)
+	seen map[fileID]bool // folders read, by device and inode
+}
+
+// dir reads one folder. Entries come from the folder listing itself; only
+// symbolic links, and sub-folders (for their device and inode), cost a
+// stat.
+func (w *walker) dir(ctx context.Context, p string, root bool) error {
+	entries, err := os.ReadDir(p)
+	if err != nil {
+		if root && len(entries) == 0 {
+			return err
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		w.skip(p, err)
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		if d.IsDir() {
-			if d.Name() == "CloudTrail-Digest" || d.Name() == "CloudTrail-Insight" {
-				return filepath.SkipDir
+		sub := filepath.Join(p, e.Name())
+		mode := e.Type()
+		if mode&fs.ModeSymlink != 0 {
+			st, err := os.Stat(sub)
+			if err != nil {
+				w.skip(sub, fmt.Errorf("symbolic link: %w", err))
+				continue
 			}
-			if l, ok := ParseLayout(p + "/"); ok && p != root {
-				if (l.Kind != "" && l.Kind != "CloudTrail") || !f.keepAccount(l.Account) || !f.keepRegion(l.Region) {
-					return filepath.SkipDir
+			mode = st.Mode().Type()
+			if st.IsDir() {
+				id := idOf(st)
+				if w.seen[id] {
+					continue // read already, or a loop
+				}
+				if !w.keepDir(sub, e.Name()) {
+					continue
+				}
+				w.seen[id] = true
+				if err := w.dir(ctx, sub, false); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		switch {
+		case mode.IsDir():
+			if !w.keepDir(sub, e.Name()) {
+				continue
+			}
+			st, err := os.Lstat(sub)
+			if err != nil {
+				w.skip(sub, err)
+				continue
+			}
+			if id := idOf(st); !w.seen[id] {
+				w.seen[id] = true
+				if err := w.dir(ctx, sub, false); err != nil {
+					return err
 				}
 			}
-			return nil
+		case !isEventFile(e.Name()) || !w.f.Keep(sub):
+		case !mode.IsRegular():
+			w.skip(sub, notRegular(mode))
+		default:
+			if err := w.fn(FileObject(sub, -1)); err != nil {
+				return err
+			}
 		}
-		if !isEventFile(d.Name()) || !f.Keep(p) {
-			return nil
+	}
+	return nil
+}
+
+// keepDir reports whether a sub-folder may hold events the filter wants.
+func (w *walker) keepDir(p, name string) bool {
+	if name == "CloudTrail-Digest" || name == "CloudTrail-Insight" {
+		return false
+	}
+	if l, ok := ParseLayout(p + "/"); ok {
+		if (l.Kind != "" && l.Kind != "CloudTrail") || !w.f.keepAccount(l.Account) || !w.f.keepRegion(l.Region) {
+			return false
 		}
-		info, err := d.Info()
-		if err != nil {
-			skip(p, err)
-			return nil
-		}
-		return fn(FileObject(p, info.Size()))
-	})
+	}
+	return true
 }
 
 // ErrNotGzip marks an input named .gz whose bytes are not gzip.
