@@ -34,12 +34,31 @@ type Options struct {
 	S3     trail.S3API
 	Stdin  io.Reader
 	Logger *slog.Logger
+	// MaxValue caps one JSON value a worker holds whole, and Budget the
+	// bytes all workers together may hold beyond their fixed windows, so
+	// that memory stays bounded whatever the inputs' shape. Zero means
+	// DefaultMaxValue and DefaultBudget.
+	MaxValue int
+	Budget   int64
 }
+
+// The default memory bounds: a value larger than DefaultMaxValue is
+// skipped and named; at most DefaultBudget bytes are held beyond the
+// workers' fixed windows (1.25 MiB each), so that even 32 S3 workers on
+// single-value inputs stay well under 256 MB.
+const (
+	DefaultMaxValue = 32 << 20
+	DefaultBudget   = 64 << 20
+)
 
 // Problem is an input, or a record in one, that could not be read in full.
 type Problem struct {
 	Input  string `json:"input"`
 	Record int    `json:"record"` // -1 when the problem is the input's, not one record's
+	// Offset and Length locate, in the decompressed input, the bytes that
+	// were not decoded; Offset is -1 when the problem has no span.
+	Offset int64  `json:"offset"`
+	Length int64  `json:"length"`
 	Error  string `json:"error"`
 }
 
@@ -48,6 +67,11 @@ func (p Problem) String() string {
 		return fmt.Sprintf("%s: record %d: %s", p.Input, p.Record, p.Error)
 	}
 	return fmt.Sprintf("%s: %s", p.Input, p.Error)
+}
+
+// inputProblem is a problem of a whole input.
+func inputProblem(input string, err error) Problem {
+	return Problem{Input: input, Record: -1, Offset: -1, Error: err.Error()}
 }
 
 // Stats counts the work of a scan.
@@ -93,7 +117,13 @@ func Run(ctx context.Context, inputs []string, opts Options) (*Result, error) {
 	if opts.S3Workers <= 0 {
 		opts.S3Workers = 32
 	}
-	c := &collector{}
+	if opts.MaxValue <= 0 {
+		opts.MaxValue = DefaultMaxValue
+	}
+	if opts.Budget <= 0 {
+		opts.Budget = DefaultBudget
+	}
+	c := &collector{decOpts: trail.Options{Candidate: candidate, MaxValue: opts.MaxValue, Budget: trail.NewBudget(opts.Budget)}}
 
 	local := make(chan trail.Object, 64)
 	remote := make(chan trail.Object, 256)
@@ -124,8 +154,10 @@ func Run(ctx context.Context, inputs []string, opts Options) (*Result, error) {
 				walkErr = ctx.Err()
 				return
 			}
+			sent := 0
 			send := func(ch chan trail.Object) func(trail.Object) error {
 				return func(o trail.Object) error {
+					sent++
 					select {
 					case ch <- o:
 						return nil
@@ -151,7 +183,10 @@ func Run(ctx context.Context, inputs []string, opts Options) (*Result, error) {
 				err = trail.WalkS3(ctx, opts.S3, in, opts.Filter, send(remote))
 			default:
 				err = trail.WalkLocal(ctx, in, opts.Filter, send(local), func(p string, err error) {
-					c.problem(Problem{Input: p, Record: -1, Error: err.Error()})
+					c.problem(inputProblem(p, err))
+					c.mu.Lock()
+					c.stats.InputsFailed++
+					c.mu.Unlock()
 				})
 			}
 			if err != nil {
@@ -159,7 +194,16 @@ func Run(ctx context.Context, inputs []string, opts Options) (*Result, error) {
 					walkErr = ctx.Err()
 					return
 				}
-				c.problem(Problem{Input: in, Record: -1, Error: err.Error()})
+				c.problem(inputProblem(in, err))
+				c.mu.Lock()
+				c.stats.InputsFailed++
+				c.mu.Unlock()
+				continue
+			}
+			if sent == 0 {
+				// A folder or prefix that yields nothing is never a clean
+				// scan: the archive may be elsewhere, or unreadable.
+				c.problem(inputProblem(in, noInputs(opts.Filter)))
 				c.mu.Lock()
 				c.stats.InputsFailed++
 				c.mu.Unlock()
@@ -177,8 +221,17 @@ func Run(ctx context.Context, inputs []string, opts Options) (*Result, error) {
 	return res, walkErr
 }
 
+// noInputs is the problem of a folder or S3 prefix with no event file.
+func noInputs(f trail.Filter) error {
+	if !f.Since.IsZero() || !f.Until.IsZero() || len(f.Accounts) > 0 || len(f.Regions) > 0 {
+		return errors.New("no event file (*.json, *.json.gz) here matches the filters; nothing was scanned")
+	}
+	return errors.New("no event file (*.json, *.json.gz) here; nothing was scanned")
+}
+
 // collector gathers the results of every worker.
 type collector struct {
+	decOpts  trail.Options // shared by every worker's decoder
 	mu       sync.Mutex
 	findings []detect.Finding
 	problems []Problem
@@ -197,7 +250,7 @@ func (c *collector) problem(p Problem) {
 // worker reads inputs until the channel closes. It keeps one decoder and
 // one gzip reader for all of them.
 func (c *collector) worker(ctx context.Context, objs <-chan trail.Object) {
-	dec := trail.NewDecoder(trail.Options{Candidate: candidate})
+	dec := trail.NewDecoder(c.decOpts)
 	var op trail.Opener
 	var found []detect.Finding
 	for o := range objs {
@@ -205,8 +258,8 @@ func (c *collector) worker(ctx context.Context, objs <-chan trail.Object) {
 			continue // drain
 		}
 		found = found[:0]
-		err := c.read(ctx, o, dec, &op, &found)
-		st := dec.Stats()
+		var st trail.Stats
+		err := c.read(ctx, o, dec, &op, &found, &st)
 		c.mu.Lock()
 		c.stats.Inputs++
 		c.stats.Bytes += st.Bytes
@@ -214,13 +267,15 @@ func (c *collector) worker(ctx context.Context, objs <-chan trail.Object) {
 		c.findings = append(c.findings, found...)
 		if err != nil {
 			c.stats.InputsFailed++
-			c.problems = append(c.problems, Problem{Input: o.Name, Record: -1, Error: err.Error()})
+			c.problems = append(c.problems, inputProblem(o.Name, err))
 		}
 		c.mu.Unlock()
 	}
 }
 
-func (c *collector) read(ctx context.Context, o trail.Object, dec *trail.Decoder, op *trail.Opener, found *[]detect.Finding) error {
+// read decodes one input; st gets what the decoder saw, and stays zero
+// when the input could not be opened.
+func (c *collector) read(ctx context.Context, o trail.Object, dec *trail.Decoder, op *trail.Opener, found *[]detect.Finding, st *trail.Stats) error {
 	rc, err := o.Open(ctx)
 	if err != nil {
 		return err
@@ -230,7 +285,8 @@ func (c *collector) read(ctx context.Context, o trail.Object, dec *trail.Decoder
 	if err != nil {
 		return err
 	}
-	return dec.Decode(r, func(rec trail.Record) error {
+	defer func() { *st = dec.Stats() }()
+	return dec.Decode(ctx, r, func(rec trail.Record) error {
 		var f detect.Finding
 		var ok bool
 		var err error
@@ -241,7 +297,7 @@ func (c *collector) read(ctx context.Context, o trail.Object, dec *trail.Decoder
 			f, ok, err = detect.FromGuardDuty(rec.Raw)
 		}
 		if err != nil {
-			c.problem(Problem{Input: o.Name, Record: rec.Index, Error: err.Error()})
+			c.problem(Problem{Input: o.Name, Record: rec.Index, Offset: rec.Offset, Length: int64(len(rec.Raw)), Error: err.Error()})
 		}
 		if ok {
 			f.Source = detect.Source{File: o.Name, Record: rec.Index}
@@ -251,10 +307,10 @@ func (c *collector) read(ctx context.Context, o trail.Object, dec *trail.Decoder
 	}, func(err error) {
 		var re *trail.RecordError
 		if errors.As(err, &re) {
-			c.problem(Problem{Input: o.Name, Record: re.Index, Error: re.Err.Error()})
+			c.problem(Problem{Input: o.Name, Record: re.Index, Offset: re.Offset, Length: re.Length, Error: re.Detail()})
 			return
 		}
-		c.problem(Problem{Input: o.Name, Record: -1, Error: err.Error()})
+		c.problem(inputProblem(o.Name, err))
 	})
 }
 
