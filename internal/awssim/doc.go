@@ -40,7 +40,8 @@
 //	               DescribeCreateAccountStatus, ListCreateAccountStatus, MoveAccount
 //	cloudformation (query protocol): the stack, change-set and StackSet
 //	               operations `rootguard deploy` uses (cloudformation*.go)
-//	securityhub (restJson1): BatchImportFindings
+//	securityhub (restJson1): BatchImportFindings (create or update by the
+//	               documented rules), GetFindings (testdata/securityhub-findings.md)
 //	s3 (restXml, path style): ListObjectsV2 and GetObject on the organization
 //	               trail's bucket (cloudtrail_bucket.go)
 //
