@@ -10,7 +10,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
 	"github.com/rootguard/rootguard/internal/audit"
@@ -68,7 +70,7 @@ audited (the others still are).`,
 	f.IntVar(&o.workers, "workers", 64, "accounts audited at once")
 	f.Float64Var(&o.rate, "assume-root-rate", 50, "initial sts:AssumeRoot calls per second (adapts to throttling)")
 	f.StringVar(&o.sessionRegion, "region", "", "the Region whose STS endpoint opens root sessions (default: the SDK's; AssumeRoot has no global endpoint)")
-	f.StringArrayVar(&o.exports, "export", nil, "also write asff=FILE (Security Hub findings), html=FILE (a self-contained report), or import into Security Hub (securityhub: BatchImportFindings in the SDK's region); repeatable")
+	f.StringArrayVar(&o.exports, "export", nil, "also write asff=FILE (Security Hub findings), html=FILE (a self-contained report), or keep Security Hub current (securityhub: failing controls imported, fixed ones archived, in the SDK's region); repeatable")
 	f.StringVar(&o.region, "securityhub-region", "", "home region for ASFF product ARNs (default: the SDK's region)")
 	f.StringVar(&o.db, "db", "", "history database (default: rootguard.db under the user's state directory)")
 	f.BoolVar(&o.noHist, "no-history", false, "do not record this audit in the history database")
@@ -186,8 +188,9 @@ func runAudit(ctx context.Context, o *auditOptions) error {
 	for i := range exports {
 		e := &exports[i]
 		if e.kind == "securityhub" {
-			res, err := export.ToSecurityHub(ctx, securityhub.NewFromConfig(cfg, func(o *securityhub.Options) { o.Region = region }), report.ASFF(rep, region))
-			fmt.Fprintf(o.io.Err, "rootguard: Security Hub (%s) imported %d findings, refused %d\n", region, res.Imported, len(res.Failed))
+			res, err := syncSecurityHub(ctx, cfg, region, rep)
+			fmt.Fprintf(o.io.Err, "rootguard: Security Hub (%s) imported %d findings (%d failing, %d resolved, %d of accounts that left), refused %d\n",
+				region, res.Imported, res.Failing, res.Resolved, res.Left, len(res.Failed))
 			for _, f := range res.Failed {
 				fmt.Fprintf(o.io.Err, "  %s\n", f)
 			}
@@ -211,6 +214,17 @@ func runAudit(ctx context.Context, o *auditOptions) error {
 		return &exitError{code: ExitFindings}
 	}
 	return nil
+}
+
+// syncSecurityHub makes Security Hub show this audit, as the calling
+// account's findings (Security Hub's rule for the default product).
+func syncSecurityHub(ctx context.Context, cfg aws.Config, region string, rep *audit.Report) (export.Result, error) {
+	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return export.Result{}, fmt.Errorf("security hub: who am I: %w", err)
+	}
+	sh := securityhub.NewFromConfig(cfg, func(o *securityhub.Options) { o.Region = region })
+	return export.Sync(ctx, sh, rep, export.Options{Region: region, Account: aws.ToString(id.Account)})
 }
 
 func writeExport(e *exportTarget, rep *audit.Report, region string) error {
