@@ -19,6 +19,7 @@ import (
 	"github.com/rootguard/rootguard/internal/export"
 	"github.com/rootguard/rootguard/internal/report"
 	"github.com/rootguard/rootguard/internal/store"
+	"github.com/rootguard/rootguard/internal/web"
 )
 
 type auditOptions struct {
@@ -234,7 +235,7 @@ func writeExport(e *exportTarget, rep *audit.Report, region string) error {
 	case "asff":
 		err = report.WriteASFF(f, report.ASFF(rep, region))
 	case "html":
-		err = report.HTML(f, rep)
+		err = web.WriteReport(f, rep, web.English)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr

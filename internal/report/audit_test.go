@@ -49,7 +49,6 @@ func TestAuditGolden(t *testing.T) {
 		"audit.asff.json": func(b *bytes.Buffer) error {
 			return WriteASFF(b, ASFF(rep, "us-east-1"))
 		},
-		"audit.html":        func(b *bytes.Buffer) error { return HTML(b, rep) },
 		"audit-summary.txt": func(b *bytes.Buffer) error { AuditSummary(b, rep); return nil },
 		"changes.table": func(b *bytes.Buffer) error {
 			prev := exampleAudit(t)
