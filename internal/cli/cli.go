@@ -143,6 +143,7 @@ Exit codes: 0 ok, 1 error (something could not be read or done),
 	root.AddCommand(newSandboxCmd(io, logger))
 	root.AddCommand(newRootCredsCmd(io, logger))
 	root.AddCommand(newUnlockCmd(io, logger))
+	root.AddCommand(newServeCmd(io, logger))
 	guardUnknownCommands(root)
 	return root
 }
