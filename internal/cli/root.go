@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -56,6 +57,7 @@ type changeOptions struct {
 	region  string
 	db      string
 	resume  string
+	maxAge  time.Duration
 	// mfaDeleteRole and s3PathStyle let the s3-mfa-delete check read S3.
 	mfaDeleteRole string
 	s3PathStyle   bool
@@ -173,6 +175,7 @@ func bindChangeTargets(cmd *cobra.Command, o *changeOptions) {
 		f.StringVar(&o.mfaDeleteRole, "mfa-delete-role", "", "check S3 MFA Delete through this role in each member account (e.g. OrganizationAccountAccessRole)")
 		f.BoolVar(&o.s3PathStyle, "s3-path-style", false, "address S3 buckets by path (for S3-compatible servers)")
 	}
+	f.DurationVar(&o.maxAge, "max-age", remediate.DefaultMaxAge, "how long the plan may be applied after it is made")
 	bindChangeRunFlags(cmd, o)
 }
 
@@ -194,7 +197,7 @@ func (o *changeOptions) format() (string, error) {
 }
 
 func (o *changeOptions) remediateOptions() remediate.Options {
-	opts := remediate.Options{Workers: o.workers, AssumeRootRate: o.rate, Region: o.region, Logger: o.logger()}
+	opts := remediate.Options{Workers: o.workers, AssumeRootRate: o.rate, Region: o.region, MaxAge: o.maxAge, Logger: o.logger()}
 	if o.io.ErrTTY {
 		opts.Progress = progressBar(o.io.Err)
 	}
@@ -414,7 +417,7 @@ func confirmChange(ctx context.Context, io IO, p *remediate.Plan, steps int) boo
 func finishChange(o *changeOptions, format string, out *remediate.Outcome, err error) error {
 	if out == nil {
 		var te *remediate.TargetError
-		if errors.As(err, &te) || errors.Is(err, remediate.ErrInvalidPlan) || errors.Is(err, remediate.ErrWrongOrganization) {
+		if errors.As(err, &te) || errors.Is(err, remediate.ErrInvalidPlan) || errors.Is(err, remediate.ErrWrongOrganization) || errors.Is(err, remediate.ErrNotAsReviewed) {
 			return usageError("%v", err)
 		}
 		return &exitError{code: ExitError, err: err}

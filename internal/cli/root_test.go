@@ -203,11 +203,24 @@ func TestRootDeleteCredentialsAgainstSandbox(t *testing.T) {
 }
 
 func TestRootUsage(t *testing.T) {
-	startSim(t, filepath.Join("..", "awssim", "testdata", "scenario.yaml"))
+	srv := startSim(t, filepath.Join("..", "awssim", "testdata", "scenario.yaml"))
 	dir := t.TempDir()
 	recovery := filepath.Join(dir, "recovery.json")
 	if _, errOut, code := runMain(t, "root", "allow-recovery", "plan", "--account", "888888888888", "--out", recovery); code != ExitOK {
 		t.Fatalf("recovery plan: exit %d\n%s", code, errOut)
+	}
+	// A reviewed plan for prod, its account id edited by hand to invited's.
+	reviewed := filepath.Join(dir, "reviewed.json")
+	if _, errOut, code := runMain(t, "root", "delete-credentials", "plan", "--account", "333333333333", "--out", reviewed); code != ExitOK {
+		t.Fatalf("plan: exit %d\n%s", code, errOut)
+	}
+	doc, err := os.ReadFile(reviewed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := filepath.Join(dir, "edited.json")
+	if err := os.WriteFile(edited, bytes.ReplaceAll(doc, []byte(`"333333333333"`), []byte(`"888888888888"`)), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	bad := filepath.Join(dir, "bad.json")
 	if err := os.WriteFile(bad, []byte(`{"version":1,"kind":"delete-credentials","managementAccount":"111111111111","accounts":[{"account":"111111111111","action":"delete-credentials","steps":[{"key":"DeleteLoginProfile:root","op":"DeleteLoginProfile","target":"root"}]}]}`), 0o600); err != nil {
@@ -229,6 +242,7 @@ func TestRootUsage(t *testing.T) {
 		{[]string{"root", "delete-credentials", "apply", "--resume", "nope", "--yes"}, "no such run"},
 		{[]string{"root", "delete-credentials", "apply", recovery, "--yes"}, "allow-recovery plan"},
 		{[]string{"root", "delete-credentials", "apply", bad, "--yes"}, "never a target"},
+		{[]string{"root", "delete-credentials", "apply", edited, "--yes"}, "its digest does not match its content"},
 		{[]string{"root", "delete-credentials", "apply", filepath.Join(dir, "missing.json")}, "read plan"},
 		{[]string{"root", "allow-recovery", "--all"}, "unknown flag"},
 		{[]string{"root", "journal", "a", "b"}, "at most one"},
@@ -240,5 +254,10 @@ func TestRootUsage(t *testing.T) {
 	}
 	if _, errOut, code := runMain(t, "root", "journal", "no-such-run"); code != ExitError || !strings.Contains(errOut, "no run no-such-run") {
 		t.Errorf("journal of an unknown run: exit %d\n%s", code, errOut)
+	}
+	for op, n := range srv.Counts() {
+		if op == "sts:AssumeRoot" && n > 2 || strings.HasPrefix(op, "iam:Delete") || strings.HasPrefix(op, "iam:Create") {
+			t.Errorf("a refused command called %s %d times", op, n)
+		}
 	}
 }

@@ -116,6 +116,9 @@ func Apply(ctx context.Context, cfg aws.Config, doc []byte, j *store.Store, opts
 	if err := c.checkOrg(ctx, p); err != nil {
 		return nil, err
 	}
+	if err := c.checkBound(ctx, p, caller, true); err != nil {
+		return nil, err
+	}
 	now := opts.Now().UTC()
 	id, err := newRunID(now.Format("20060102T150405Z"))
 	if err != nil {
@@ -154,6 +157,9 @@ func Resume(ctx context.Context, cfg aws.Config, runID string, j *store.Store, o
 		return nil, fmt.Errorf("remediate: %w", err)
 	}
 	if err := c.checkOrg(ctx, p); err != nil {
+		return nil, err
+	}
+	if err := c.checkBound(ctx, p, caller, false); err != nil {
 		return nil, err
 	}
 	now := opts.Now().UTC()

@@ -82,7 +82,7 @@ func selectTargets(o *org.Organization, sel Selection) ([]AccountPlan, error) {
 		if !in || excluded[a.ID] || slices.ContainsFunc(excludedOUs, func(ou string) bool { return slices.Contains(a.Ancestors, ou) }) {
 			continue
 		}
-		ap := AccountPlan{Account: a.ID, Name: a.Name, OUPath: a.OUPath, State: a.State}
+		ap := AccountPlan{Account: a.ID, Name: a.Name, Email: a.Email, OUPath: a.OUPath, State: a.State}
 		switch {
 		case a.ID == o.ManagementAccountID:
 			ap.Action, ap.Reason = ActionSkip, "management account: never a target (sts:AssumeRoot cannot enter it)"

@@ -23,16 +23,20 @@ const (
 )
 
 // PlanVersion is the version of the plan document this package writes.
-const PlanVersion = 1
+// Version 2 added the digest, the expiry and each account's email; plans
+// of version 1 cannot be bound to what was reviewed and are refused.
+const PlanVersion = 2
 
 // Plan is what a run would do in each target account, and why. It is
 // written to a file between planning and applying, so its JSON form is a
 // contract: fields may be added, never changed.
 type Plan struct {
-	Version           int       `json:"version"`
-	Kind              Kind      `json:"kind"`
-	CreatedAt         time.Time `json:"createdAt"`
-	CreatedBy         string    `json:"createdBy"` // caller ARN
+	Version   int       `json:"version"`
+	Kind      Kind      `json:"kind"`
+	CreatedAt time.Time `json:"createdAt"`
+	CreatedBy string    `json:"createdBy"` // caller ARN
+	// ExpiresAt is when the plan may no longer start a run.
+	ExpiresAt         time.Time `json:"expiresAt"`
 	Organization      string    `json:"organization"`
 	ManagementAccount string    `json:"managementAccount"`
 	Selection         Selection `json:"selection"`
@@ -41,6 +45,9 @@ type Plan struct {
 	// Warnings are the consequences of applying, and what was not checked.
 	Warnings []string      `json:"warnings"`
 	Accounts []AccountPlan `json:"accounts"`
+	// Digest seals everything above (sha256 over the plan, encoded by
+	// Encode, with Digest empty): apply refuses a plan changed by hand.
+	Digest string `json:"digest"`
 }
 
 // Selection is which accounts a plan was asked to cover.
@@ -74,10 +81,13 @@ func (a Action) Changes() bool { return a == ActionDelete || a == ActionAllowRec
 type AccountPlan struct {
 	Account string `json:"account"`
 	Name    string `json:"name"`
-	OUPath  string `json:"ouPath"`
-	State   string `json:"state"`
-	Action  Action `json:"action"`
-	Reason  string `json:"reason"`
+	// Email is the account's email address when planned: with the name,
+	// it binds the plan to the account reviewed.
+	Email  string `json:"email"`
+	OUPath string `json:"ouPath"`
+	State  string `json:"state"`
+	Action Action `json:"action"`
+	Reason string `json:"reason"`
 	// Current is what the root user held when planned.
 	Current *Credentials  `json:"current,omitempty"`
 	Steps   []Step        `json:"steps,omitempty"`
@@ -159,8 +169,18 @@ func (s Step) String() string {
 	return string(s.Op) + " " + s.Target
 }
 
-// Encode writes the plan as indented JSON, the form Digest is taken of.
+// Encode seals the plan with its digest and writes it as indented JSON,
+// the form Digest (of the document) is taken of.
 func (p *Plan) Encode() ([]byte, error) {
+	d, err := p.contentDigest()
+	if err != nil {
+		return nil, err
+	}
+	p.Digest = d
+	return p.encode()
+}
+
+func (p *Plan) encode() ([]byte, error) {
 	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("remediate: encode plan: %w", err)
@@ -191,6 +211,9 @@ func DecodePlan(doc []byte) (*Plan, error) {
 		return nil, fmt.Errorf("remediate: %w: %v", ErrInvalidPlan, err)
 	}
 	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if err := p.checkDigest(); err != nil {
 		return nil, err
 	}
 	return &p, nil

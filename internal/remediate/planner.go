@@ -109,8 +109,9 @@ func newPlan(ctx context.Context, cfg aws.Config, kind Kind, sel Selection, opts
 	if err != nil {
 		return nil, nil, err
 	}
+	now := opts.Now().UTC()
 	p := &Plan{
-		Version: PlanVersion, Kind: kind, CreatedAt: opts.Now().UTC(), CreatedBy: caller,
+		Version: PlanVersion, Kind: kind, CreatedAt: now, CreatedBy: caller, ExpiresAt: now.Add(opts.MaxAge),
 		Organization: o.ID, ManagementAccount: o.ManagementAccountID, Selection: sel, Accounts: accts,
 	}
 	return p, c, nil

@@ -726,7 +726,7 @@ func TestRefusedByCheck(t *testing.T) {
 		t.Errorf("invited = %+v", a[exInvited])
 	}
 	doc, _ := p.Encode()
-	out := e.apply(t, doc, testOpts())
+	out := e.apply(t, doc, opts) // the plan's own clock: a year later it would have expired
 	if r := results(out)[exProd]; r.Status != StatusRefused || e.srv.Counts()["iam:DeleteAccessKey"] != 0 {
 		t.Errorf("refused account touched: %+v", r)
 	}

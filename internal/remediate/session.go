@@ -54,6 +54,9 @@ type Options struct {
 	// Checks refuse accounts when planning deletion (default
 	// DefaultChecks()).
 	Checks []Check
+	// MaxAge is how long a plan made with these options may start a run
+	// (default DefaultMaxAge).
+	MaxAge time.Duration
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Progress, if set, is called after each account with the count done.
@@ -87,6 +90,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = DefaultMaxAge
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
