@@ -33,6 +33,8 @@ type hostileCase struct {
 	// problems are substrings that must each appear once on stderr.
 	problems []string
 	code     int
+	// check, if set, looks further at stdout.
+	check func(t *testing.T, stdout string)
 	// maxAlloc bounds the bytes the scan allocates, in MiB.
 	maxAlloc uint64
 }
@@ -74,6 +76,60 @@ func mkfifo(t *testing.T, p string) {
 // bad input; each asserts the root events found, the problem lines, the
 // exit code and a bound on memory.
 var hostileCases = []hostileCase{
+	{
+		name: "conflicting duplicate: a forged copy does not hide the real event",
+		setup: func(t *testing.T, dir string) []string {
+			forged := strings.Replace(rootCall("dup-1"), "CreateAccessKey", "ListUsers", 1)
+			write(t, dir, "a/forged.json", logFile(forged))
+			write(t, dir, "b/real.json", logFile(rootCall("dup-1")))
+			return []string{"scan", "-o", "json", dir}
+		},
+		ids: []string{"dup-1", "dup-1"}, problems: []string{"2 CONFLICTING copies"}, code: 3, maxAlloc: 64,
+		check: func(t *testing.T, stdout string) {
+			for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+				var f struct {
+					EventName     string `json:"eventName"`
+					Conflict      bool   `json:"conflict"`
+					Source        struct{ File string }
+					ConflictsWith []struct{ File string }
+				}
+				json.Unmarshal([]byte(line), &f)
+				if !f.Conflict || len(f.ConflictsWith) != 1 || f.ConflictsWith[0].File == f.Source.File {
+					t.Errorf("copy %s from %s: conflict %v with %v", f.EventName, f.Source.File, f.Conflict, f.ConflictsWith)
+				}
+				if !strings.Contains(stdout, `"eventName":"CreateAccessKey"`) {
+					t.Error("the real CreateAccessKey is hidden")
+				}
+			}
+		},
+	},
+	{
+		name: "identical duplicates merge",
+		setup: func(t *testing.T, dir string) []string {
+			write(t, dir, "org/a.json", logFile(rootCall("same-1")))
+			// The same event with its keys in another order and spacing.
+			var v map[string]any
+			json.Unmarshal([]byte(rootCall("same-1")), &v)
+			b, _ := json.MarshalIndent(v, "", "  ")
+			write(t, dir, "acct/b.json", `{"Records":[`+string(b)+`]}`)
+			return []string{"scan", "-o", "json", dir}
+		},
+		ids: []string{"same-1"}, problems: []string{"1 duplicate deliveries merged"}, code: 3, maxAlloc: 64,
+	},
+	{
+		name: "unparseable time with --since is kept",
+		setup: func(t *testing.T, dir string) []string {
+			bad := strings.Replace(rootCall("t-1"), "2026-10-08T01:00:00Z", "yesterday-ish", 1)
+			old := strings.Replace(rootCall("t-2"), "2026-10-08", "2020-01-01", 1)
+			return []string{"scan", "-o", "json", "--since", "2026-10-01", "--until", "2026-10-31", write(t, dir, "t.json", logFile(bad, old, rootCall("t-3")))}
+		},
+		ids: []string{"t-1", "t-3"}, problems: []string{`t.json: record 0: eventTime "yesterday-ish" is not an RFC 3339 time; reported with time unknown`, "1 with time unknown"}, code: 1, maxAlloc: 64,
+		check: func(t *testing.T, stdout string) {
+			if !strings.Contains(stdout, `"timeUnknown":true`) {
+				t.Errorf("no timeUnknown in %s", stdout)
+			}
+		},
+	},
 	{
 		name: "symlinked trail folder",
 		setup: func(t *testing.T, dir string) []string {
@@ -237,6 +293,9 @@ func TestHostileInput(t *testing.T) {
 				if n := strings.Count(stderr, p); n != 1 {
 					t.Errorf("stderr holds %q %d times, want once:\n%s", p, n, stderr)
 				}
+			}
+			if tc.check != nil {
+				tc.check(t, out.String())
 			}
 			if got := (after.TotalAlloc - before.TotalAlloc) >> 20; got > tc.maxAlloc {
 				t.Errorf("allocated %d MiB, want at most %d MiB", got, tc.maxAlloc)

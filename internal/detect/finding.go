@@ -34,6 +34,15 @@ type Finding struct {
 	// root-session-activity the session the action was made in.
 	Session   *Session   `json:"session,omitempty"`
 	GuardDuty *GuardDuty `json:"guardDuty,omitempty"`
+	// TimeUnknown is set when the record's eventTime could not be read:
+	// EventTime is then zero, and the finding is kept whatever the time
+	// filters say.
+	TimeUnknown bool `json:"timeUnknown,omitempty"`
+	// Conflict is set when another record carries the same eventID with
+	// different content: every differing copy is reported, each naming
+	// the others in ConflictsWith.
+	Conflict      bool     `json:"conflict,omitempty"`
+	ConflictsWith []Source `json:"conflictsWith,omitempty"`
 }
 
 // Approval says whether an approval covered the finding.
@@ -136,8 +145,11 @@ func FromCloudTrail(raw []byte) (f Finding, ok bool, err error) {
 		f.Principal = e.UserIdentity.Type
 	}
 	t, terr := time.Parse(time.RFC3339, e.EventTime)
-	if terr != nil && err == nil {
-		err = &FieldError{Err: fmt.Errorf("eventTime %q is not an RFC 3339 time", e.EventTime)}
+	if terr != nil {
+		f.TimeUnknown = true
+		if err == nil {
+			err = &FieldError{Err: fmt.Errorf("eventTime %q is not an RFC 3339 time; reported with time unknown", e.EventTime)}
+		}
 	}
 	f.EventTime = t.UTC()
 	if e.EventID == "" && err == nil {

@@ -75,9 +75,21 @@ func findingRow(f detect.Finding) []string {
 			event += " (" + f.EventName + ")"
 		}
 	}
+	when := timeString(f.EventTime)
+	if f.TimeUnknown {
+		when = "unknown"
+	}
+	source := f.Source.String()
+	if f.Conflict {
+		var others []string
+		for _, o := range f.ConflictsWith {
+			others = append(others, o.String())
+		}
+		source += " CONFLICTS WITH " + strings.Join(others, ",")
+	}
 	return []string{
-		timeString(f.EventTime), f.Account, f.Region, string(f.Category), string(f.Severity), event,
-		strconv.FormatBool(f.MFA), strconv.FormatBool(f.Denied), appr, f.SourceIP, session, f.Source.String(),
+		when, f.Account, f.Region, string(f.Category), string(f.Severity), event,
+		strconv.FormatBool(f.MFA), strconv.FormatBool(f.Denied), appr, f.SourceIP, session, source,
 	}
 }
 
@@ -224,6 +236,12 @@ func Summary(w io.Writer, res *scan.Result) {
 	fmt.Fprintf(w, "rootguard: %d findings, %d unapproved", st.Findings, st.Unapproved)
 	if st.Duplicates > 0 {
 		fmt.Fprintf(w, ", %d duplicate deliveries merged", st.Duplicates)
+	}
+	if st.Conflicts > 0 {
+		fmt.Fprintf(w, ", %d CONFLICTING copies (same eventID, different content; each reported)", st.Conflicts)
+	}
+	if st.TimeUnknown > 0 {
+		fmt.Fprintf(w, ", %d with time unknown (kept whatever --since/--until say)", st.TimeUnknown)
 	}
 	if st.OutOfRange > 0 {
 		fmt.Fprintf(w, ", %d outside --since/--until/--account/--region", st.OutOfRange)

@@ -7,6 +7,8 @@ package scan
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -83,6 +85,8 @@ type Stats struct {
 	Findings      int            `json:"findings"`
 	Unapproved    int            `json:"unapproved"`
 	Duplicates    int            `json:"duplicates"`
+	Conflicts     int            `json:"conflicts"` // findings whose eventID another, differing record carries
+	TimeUnknown   int            `json:"timeUnknown"`
 	OutOfRange    int            `json:"outOfRange"`
 	ByCategory    map[string]int `json:"byCategory"`
 	RecordsFailed int            `json:"recordsFailed"`
@@ -216,7 +220,7 @@ func Run(ctx context.Context, inputs []string, opts Options) (*Result, error) {
 	}
 
 	res := &Result{Findings: c.findings, Problems: c.problems, Stats: c.stats}
-	finish(res, opts)
+	finish(res, c.digests, opts)
 	res.Stats.Elapsed = time.Since(start)
 	return res, walkErr
 }
@@ -234,6 +238,7 @@ type collector struct {
 	decOpts  trail.Options // shared by every worker's decoder
 	mu       sync.Mutex
 	findings []detect.Finding
+	digests  map[detect.Source][32]byte // content of each finding's record
 	problems []Problem
 	stats    Stats
 }
@@ -253,18 +258,25 @@ func (c *collector) worker(ctx context.Context, objs <-chan trail.Object) {
 	dec := trail.NewDecoder(c.decOpts)
 	var op trail.Opener
 	var found []detect.Finding
+	var sums [][32]byte
 	for o := range objs {
 		if ctx.Err() != nil {
 			continue // drain
 		}
-		found = found[:0]
+		found, sums = found[:0], sums[:0]
 		var st trail.Stats
-		err := c.read(ctx, o, dec, &op, &found, &st)
+		err := c.read(ctx, o, dec, &op, &found, &sums, &st)
 		c.mu.Lock()
 		c.stats.Inputs++
 		c.stats.Bytes += st.Bytes
 		c.stats.Records += st.Records
 		c.findings = append(c.findings, found...)
+		if c.digests == nil {
+			c.digests = map[detect.Source][32]byte{}
+		}
+		for i, f := range found {
+			c.digests[f.Source] = sums[i]
+		}
 		if err != nil {
 			c.stats.InputsFailed++
 			c.problems = append(c.problems, inputProblem(o.Name, err))
@@ -275,7 +287,7 @@ func (c *collector) worker(ctx context.Context, objs <-chan trail.Object) {
 
 // read decodes one input; st gets what the decoder saw, and stays zero
 // when the input could not be opened.
-func (c *collector) read(ctx context.Context, o trail.Object, dec *trail.Decoder, op *trail.Opener, found *[]detect.Finding, st *trail.Stats) error {
+func (c *collector) read(ctx context.Context, o trail.Object, dec *trail.Decoder, op *trail.Opener, found *[]detect.Finding, sums *[][32]byte, st *trail.Stats) error {
 	rc, err := o.Open(ctx)
 	if err != nil {
 		return err
@@ -302,6 +314,7 @@ func (c *collector) read(ctx context.Context, o trail.Object, dec *trail.Decoder
 		if ok {
 			f.Source = detect.Source{File: o.Name, Record: rec.Index}
 			*found = append(*found, f)
+			*sums = append(*sums, contentDigest(rec.Raw))
 		}
 		return nil
 	}, func(err error) {
@@ -314,13 +327,30 @@ func (c *collector) read(ctx context.Context, o trail.Object, dec *trail.Decoder
 	})
 }
 
+// contentDigest is the digest of a record's content, whatever its key
+// order and spacing: two deliveries of one event are identical by it.
+func contentDigest(raw []byte) [32]byte {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) == nil {
+		if b, err := json.Marshal(v); err == nil {
+			return sha256.Sum256(b)
+		}
+	}
+	return sha256.Sum256(raw)
+}
+
 // finish turns raw findings into the report: duplicates removed, root
 // sessions joined, the filter applied, approvals looked up, and order fixed.
-func finish(res *Result, opts Options) {
-	fs := dedupe(res.Findings, &res.Stats)
+func finish(res *Result, digests map[detect.Source][32]byte, opts Options) {
+	fs := dedupe(res.Findings, digests, &res.Stats)
 	attributeSessions(fs)
 	kept := fs[:0]
 	for _, f := range fs {
+		if f.TimeUnknown {
+			res.Stats.TimeUnknown++
+		}
 		if !inRange(f, opts.Filter) {
 			res.Stats.OutOfRange++
 			continue
@@ -346,7 +376,13 @@ func finish(res *Result, opts Options) {
 		if c := strings.Compare(a.Account, b.Account); c != 0 {
 			return c
 		}
-		return strings.Compare(a.EventID, b.EventID)
+		if c := strings.Compare(a.EventID, b.EventID); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.Source.File, b.Source.File); c != 0 {
+			return c
+		}
+		return a.Source.Record - b.Source.Record
 	})
 	slices.SortStableFunc(res.Problems, func(a, b Problem) int {
 		if c := strings.Compare(a.Input, b.Input); c != 0 {
@@ -367,11 +403,13 @@ func approvalAccount(f *detect.Finding) string {
 	return f.Account
 }
 
+// inRange reports whether the filters keep f. A finding whose time could
+// not be read is kept by --since and --until: it may lie in the range.
 func inRange(f detect.Finding, flt trail.Filter) bool {
-	if !flt.Since.IsZero() && f.EventTime.Before(flt.Since) {
+	if !f.TimeUnknown && !flt.Since.IsZero() && f.EventTime.Before(flt.Since) {
 		return false
 	}
-	if !flt.Until.IsZero() && f.EventTime.After(flt.Until) {
+	if !f.TimeUnknown && !flt.Until.IsZero() && f.EventTime.After(flt.Until) {
 		return false
 	}
 	if len(flt.Accounts) > 0 && !slices.Contains(flt.Accounts, f.Account) &&
