@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/rootguard/rootguard/internal/scp"
 )
 
 // Services whose resource policies a root session can unlock.
@@ -128,7 +130,7 @@ func everyone(p json.RawMessage) bool {
 func (st policyStatement) covers(action string) bool {
 	match := func(patterns []string) bool {
 		for _, p := range patterns {
-			if glob(strings.ToLower(p), strings.ToLower(action)) {
+			if scp.Glob(strings.ToLower(p), strings.ToLower(action)) {
 				return true
 			}
 		}
@@ -145,7 +147,7 @@ func (st policyStatement) covers(action string) bool {
 func (st policyStatement) appliesTo(arn string) bool {
 	match := func(patterns []string) bool {
 		for _, p := range patterns {
-			if p == "*" || glob(p, arn) {
+			if p == "*" || scp.Glob(p, arn) {
 				return true
 			}
 		}
@@ -214,31 +216,4 @@ func AnalyzePolicy(service, arn, doc string) (Lock, error) {
 	lock.Why = fmt.Sprintf("%s to every principal, without a condition: %s refused to every role and user; only the root user can repair the policy",
 		strings.Join(actions, "; "), strings.Join(repair, " and "))
 	return lock, nil
-}
-
-// glob matches s against a pattern where * is any run of characters and
-// ? is one character, as IAM does.
-func glob(pattern, s string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }
