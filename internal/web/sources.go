@@ -72,7 +72,9 @@ func (f ApprovalsFile) Approvals(_ context.Context, account string) ([]alert.App
 	}
 	for _, a := range f.Set.Items() {
 		if account == "" || a.Account == account {
-			out = append(out, alert.Approval{Approval: a})
+			// A file's approvals are grants: free-text names, not
+			// approved by identity (alert.OriginGrant).
+			out = append(out, alert.Approval{Approval: a, Origin: alert.OriginGrant})
 		}
 	}
 	return out, nil

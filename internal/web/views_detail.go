@@ -222,8 +222,19 @@ func (s *Server) approvals(ctx context.Context, _ *http.Request, p *Page) error 
 		d.Error = err.Error()
 		return nil
 	}
+	// A root session the scan results join to an approval used it, also
+	// when the approval's own record (a file) does not say so.
+	used := map[string][]string{}
+	for _, f := range s.opts.Findings {
+		if f.Category == detect.RootSessionIssued && f.Approval.Status == detect.Approved && f.Approval.ID != "" && f.Session != nil {
+			used[f.Approval.ID] = append(used[f.Approval.ID], f.Session.AccessKeyID)
+		}
+	}
 	by := map[string][]alert.Approval{}
 	for _, a := range as {
+		if len(a.Sessions) == 0 {
+			a.Sessions = used[a.ID]
+		}
 		st := a.Status(p.Now)
 		by[st] = append(by[st], a)
 	}
