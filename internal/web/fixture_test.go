@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -244,4 +245,46 @@ func newSandbox(t testing.TB, rep *audit.Report, runs int) *sandbox {
 		t.Fatal(err)
 	}
 	return sb
+}
+
+// scaleReport makes an organization of n accounts from rep by copying its
+// member accounts under new ids (each copy keeps its OU, root user and
+// verdicts), and counts the summary again. It stands in for a large
+// sandbox audit: auditing 1,000 simulated accounts takes tens of seconds,
+// rendering them is what the dashboard tests measure.
+func scaleReport(rep *audit.Report, n int) *audit.Report {
+	out := *rep
+	out.Accounts = append([]*audit.Account(nil), rep.Accounts...)
+	var members []*audit.Account
+	for _, a := range rep.Accounts {
+		if !a.Management {
+			members = append(members, a)
+		}
+	}
+	for i := 0; len(out.Accounts) < n && len(members) > 0; i++ {
+		a := *members[i%len(members)]
+		a.ID = fmt.Sprintf("9%011d", i)
+		a.Name = fmt.Sprintf("%s-%d", a.Name, i/len(members)+1)
+		out.Accounts = append(out.Accounts, &a)
+	}
+	out.Summary = summarize(&out)
+	return &out
+}
+
+var (
+	largeOnce sync.Once
+	largeRep  *audit.Report
+)
+
+// largeReport is a 1,000-account organization: a 100-account generated
+// organization audited through the SDK against awssim, scaled up.
+func largeReport(t testing.TB) *audit.Report {
+	t.Helper()
+	largeOnce.Do(func() {
+		largeRep = scaleReport(auditSim(t, awssim.GenerateScenario(100, 14), fixtureNow.Add(-time.Hour)), 1000)
+	})
+	if largeRep == nil {
+		t.Fatal("the large fixture failed to build")
+	}
+	return largeRep
 }
