@@ -28,7 +28,10 @@ package awssim
 //
 // Calls to IAM and Organizations, global services, are recorded in
 // us-east-1, as CloudTrail records them; other services in the Region the
-// request was signed for. Failed calls carry errorCode and errorMessage.
+// request was signed for. What is recorded is what the scenario's trail
+// ([Trail], cloudtrail_api.go) records: nothing without a logging trail,
+// one Region for a single-Region trail, no global service events when it
+// excludes them, the management account alone for an account trail. Failed calls carry errorCode and errorMessage.
 // Requests that were not authenticated, and requests refused by the rate
 // limit or the fault rate before they were handled, are not recorded. S3
 // object reads (GetObject, ListObjectsV2) are data events, which an
@@ -145,8 +148,12 @@ func (s *Server) recordCall(c *call, r *http.Request, reqID string, result any, 
 		return
 	}
 	region := c.region
-	if region == "" || region == "aws-global" || slices.Contains(globalServices, c.svc) {
+	global := region == "" || region == "aws-global" || slices.Contains(globalServices, c.svc)
+	if global {
 		region = defaultRegion
+	}
+	if !s.sc.Trail.records(s.sc.Organization.ManagementAccount, c.p.account, region, global) {
+		return
 	}
 	s.trail.mu.Lock()
 	defer s.trail.mu.Unlock()

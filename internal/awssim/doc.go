@@ -44,6 +44,8 @@
 //	               documented rules), GetFindings (testdata/securityhub-findings.md)
 //	s3 (restXml, path style): ListObjectsV2 and GetObject on the organization
 //	               trail's bucket (cloudtrail_bucket.go)
+//	cloudtrail (JSON 1.1): DescribeTrails, GetTrailStatus of the scenario's
+//	               organization trail ([Trail], cloudtrail_api.go)
 //
 // Every call answered for an authenticated principal is recorded as the
 // CloudTrail record AWS documents for it and delivered as an organization

@@ -88,6 +88,9 @@ type Scenario struct {
 	Organization Organization `yaml:"organization"`
 	Accounts     []Account    `yaml:"accounts"`
 	Policies     []Policy     `yaml:"policies,omitempty"`
+	// Trail is the organization trail (cloudtrail_api.go); the zero value
+	// is a logging, multi-Region organization trail.
+	Trail Trail `yaml:"trail,omitempty"`
 }
 
 // Organization describes the organization itself.

@@ -286,6 +286,8 @@ func (s *Server) handler(svc, op string) handler {
 		return s3Ops[op]
 	case svcSQS:
 		return sqsOps[op]
+	case svcCloudTrail:
+		return cloudTrailOps[op]
 	}
 	return nil
 }
@@ -296,7 +298,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", reqID)
 	akid, svc, authOK := parseAuthorization(r.Header.Get("Authorization"))
 	region := signedRegion(r.Header.Get("Authorization"))
-	jsonProto := svc == svcOrgs || svc == svcSecurityHub || (svc == "" && r.Header.Get("X-Amz-Target") != "")
+	jsonProto := svc == svcOrgs || svc == svcSecurityHub || svc == svcCloudTrail || (svc == "" && r.Header.Get("X-Amz-Target") != "")
 	fail := func(e *apiError) {
 		s.logger.Debug("awssim: request", "service", svc, "error", e.code, "status", e.status)
 		switch {
@@ -353,6 +355,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case svcSecurityHub:
 		op = securityHubRoute(r.Method, r.URL.Path)
+	case svcCloudTrail:
+		var ok bool
+		if op, ok = strings.CutPrefix(r.Header.Get("X-Amz-Target"), cloudTrailTargetPrefix); !ok {
+			fail(errf(http.StatusBadRequest, "UnknownOperationException", "awssim: X-Amz-Target %q is not a CloudTrail operation", r.Header.Get("X-Amz-Target")))
+			return
+		}
 	case svcS3:
 		op, form = s3Route(r)
 	case svcSQS:
