@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
@@ -218,7 +219,10 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 		}
 	}
 	d := &deploy.Deployer{Config: c, Audit: client(auditCfg), Management: client(cfg), CallAs: callAs,
-		KeepRemoved: opts.keepRemoved, Progress: io.Err, Poll: opts.poll, Logger: logger}
+		KeepRemoved: opts.keepRemoved, Progress: io.Err, Poll: opts.poll, Logger: logger,
+		Trails: func(region string) deploy.TrailAPI {
+			return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.Region = region })
+		}}
 	if stackSetCreds {
 		stackSetCfg, err := otherAccount(ctx, cfg, opts.stackSetProfile, opts.stackSetRoleARN)
 		if err != nil {
@@ -228,6 +232,7 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 	}
 
 	steps, err := d.Plan(ctx)
+	warnTrail(io.Err, steps)
 	pending := 0
 	for _, s := range steps {
 		if s.Pending() {
@@ -302,6 +307,9 @@ func printDeploySteps(w io.Writer, steps []deploy.Step, output string) {
 		for _, c := range s.Changes {
 			fmt.Fprintf(w, "    %s\n", c)
 		}
+		for _, m := range s.Missing {
+			fmt.Fprintf(w, "    missing: %s\n", m)
+		}
 		if s.Instances > 0 {
 			fmt.Fprintf(w, "    %d stack instances succeeded\n", s.Instances)
 		}
@@ -317,6 +325,20 @@ func printDeploySteps(w io.Writer, steps []deploy.Step, output string) {
 		}
 		if s.Error != "" {
 			fmt.Fprintf(w, "    error: %s\n", s.Error)
+		}
+	}
+}
+
+// warnTrail says on stderr when the trail check found no trail that
+// carries the pipeline's events, or could not tell.
+func warnTrail(w io.Writer, steps []deploy.Step) {
+	for _, s := range steps {
+		switch {
+		case s.Kind != "trail":
+		case s.Action == deploy.TrailMissing:
+			fmt.Fprintf(w, "rootguard: warning: no logging, multi-Region organization trail (%d things missing, listed above): EventBridge gets no API call events where no trail logs, so the pipeline's rules would stay silent there\n", len(s.Missing))
+		case s.Action == deploy.TrailUnknown:
+			fmt.Fprintf(w, "rootguard: warning: could not check for an organization trail: %s\n", s.Error)
 		}
 	}
 }

@@ -68,6 +68,10 @@ func TestDeployPlanApplyAgainstSandbox(t *testing.T) {
 	if code != ExitOK || strings.Count(out, "create ") != 5 || !strings.Contains(out, "Add Function (AWS::Lambda::Function)") {
 		t.Fatalf("plan: exit %d\n%s%s", code, out, errOut)
 	}
+	if !strings.HasPrefix(out, "present    trail    arn:aws:cloudtrail:us-east-1:111111111111:trail/awssim-org-trail") ||
+		strings.Contains(errOut, "warning") {
+		t.Errorf("plan: the sandbox's organization trail is not reported present:\n%s%s", out, errOut)
+	}
 	out, errOut, code = run("apply")
 	if code != ExitOK || !strings.Contains(errOut, "dry run: nothing changed") || strings.Contains(out, "created") {
 		t.Fatalf("apply without --yes: exit %d\n%s%s", code, out, errOut)
@@ -176,5 +180,42 @@ func TestDeployConvergeAndCallAsAgainstSandbox(t *testing.T) {
 		if _, errOut, code := run("plan", tc.extra...); code != ExitUsage || !strings.Contains(errOut, tc.want) {
 			t.Errorf("%q: exit %d\n%s", tc.extra, code, errOut)
 		}
+	}
+}
+
+// TestDeployPlanSaysWhatTrailIsMissing: against an organization whose
+// trail is a single-Region account trail, plan lists what is missing and
+// warns, and still plans the stacks (exit 0).
+func TestDeployPlanSaysWhatTrailIsMissing(t *testing.T) {
+	sc, err := awssim.LoadScenario(filepath.Join("..", "awssim", "testdata", "scenario.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Trail = awssim.Trail{AccountOnly: true, SingleRegion: true}
+	b, err := sc.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "trail.yaml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startSim(t, path)
+	out, errOut, code := runMain(t, "deploy", "plan", "--audit-account", "222222222222", "--ou", "ou-ex12-workload",
+		"--home-region", "us-east-1", "--code-bucket", "artifacts", "--code-key", "rootguard.zip", "--poll-interval", "1ms")
+	if code != ExitOK || !strings.Contains(out, "create ") {
+		t.Fatalf("plan: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		"missing    trail    arn:aws:cloudtrail:us-east-1:111111111111:trail/awssim-org-trail management us-east-1",
+		"    missing: trail awssim-org-trail is not an organization trail",
+		"    missing: trail awssim-org-trail logs us-east-1 only, not every Region",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "rootguard: warning: no logging, multi-Region organization trail (2 things missing") {
+		t.Errorf("no warning:\n%s", errOut)
 	}
 }

@@ -185,6 +185,11 @@ type Deployer struct {
 	// Management when nil. With CallAs DELEGATED_ADMIN it is a client in
 	// an account registered as StackSets delegated administrator.
 	StackSets func(region string) API
+	// Trails returns a CloudTrail client in the management account; when
+	// set, Plan and Apply first check that a logging, multi-Region
+	// organization trail exists (CheckTrail), and report it as a step of
+	// kind "trail" that never fails the run.
+	Trails func(region string) TrailAPI
 	// CallAs is passed on every StackSet call: SELF (the default: the
 	// management account) or DELEGATED_ADMIN.
 	CallAs cfntypes.CallAs
@@ -230,6 +235,9 @@ type Step struct {
 	Removed   int        `json:"removed,omitempty"`
 	Failures  []Instance `json:"failures,omitempty"`
 	Error     string     `json:"error,omitempty"`
+	// Missing says, on the "trail" step, what the organization's trail
+	// lacks for the pipeline's events to exist (see CheckTrail).
+	Missing []string `json:"missing,omitempty"`
 }
 
 // Instance is a StackSet instance an operation did not succeed in.
@@ -306,6 +314,9 @@ func (d *Deployer) run(ctx context.Context, apply bool) ([]Step, error) {
 		bodies[name] = string(b)
 	}
 	var steps []Step
+	if d.Trails != nil {
+		steps = append(steps, CheckTrail(ctx, d.Trails(d.Config.HomeRegion), d.Config.HomeRegion))
+	}
 	failed := 0
 	for _, t := range d.targets() {
 		if err := ctx.Err(); err != nil {
