@@ -349,6 +349,23 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("after the toggle the page is %q", lang)
 		}
 		b.screenshot("overview-ja")
+		// Japanese glyphs render as glyphs, not as the boxes a machine
+		// without a CJK font draws (.ci/run installs fonts-noto-cjk): each
+		// character of the heading, drawn in the heading's font, must differ
+		// from a private-use character no font has.
+		tofu := eval[[]string](b, `(() => {
+			const h = document.querySelector("h1"), font = getComputedStyle(h).font;
+			const draw = ch => {
+				const c = document.createElement("canvas"); c.width = c.height = 64;
+				const x = c.getContext("2d"); x.font = font; x.textBaseline = "top"; x.fillText(ch, 4, 4);
+				return Array.from(x.getImageData(0, 0, 64, 64).data).join(",");
+			};
+			const none = draw("\u{10FFFD}");
+			return [...h.textContent.trim()].filter(ch => ch.charCodeAt(0) > 0x2e80 && draw(ch) === none);
+		})()`)
+		if len(tofu) > 0 {
+			t.Errorf("Japanese renders as boxes (no CJK font: apt-get install fonts-noto-cjk): %q", tofu)
+		}
 		b.open("/tree")
 		if lang := eval[string](b, `document.documentElement.lang`); lang != "ja" {
 			t.Errorf("the toggle did not stick: the next page is %q", lang)
