@@ -1,8 +1,20 @@
-// Command rootguard-lambda is the real-time pipeline's AWS Lambda function:
-// EventBridge delivers root-user activity (CloudTrail events, GuardDuty
-// findings) and a scheduled {"rootguard":"flush"}; internal/alert turns
-// them into SNS alerts. Configuration comes from the environment (see
-// alert.ConfigFromEnv), AWS access from the SDK's standard configuration.
+// Command rootguard-lambda is rootguard's AWS Lambda function, one binary
+// with two handlers chosen by the event:
+//
+//   - the real-time pipeline: EventBridge delivers root-user activity
+//     (CloudTrail events, GuardDuty findings) and a scheduled
+//     {"rootguard":"flush"}; internal/alert turns them into SNS alerts.
+//     Configuration from the environment (alert.ConfigFromEnv).
+//   - the scheduled audit: EventBridge Scheduler sends
+//     {"rootguard":"audit"}; internal/monitor audits the organization with
+//     the CLI's code, keeps the run in S3, pages regressions and keeps
+//     Security Hub current. Configuration from the environment
+//     (monitor.ConfigFromEnv).
+//
+// One binary, so one build and one code object serve both; the deployment
+// runs the audit as a second function from the same code (its own role,
+// 15-minute timeout and memory), so a long audit never delays an alert.
+// AWS access comes from the SDK's standard configuration.
 //
 // Build for Lambda's provided.al2023 runtime on Graviton:
 //
@@ -11,26 +23,71 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/rootguard/rootguard/internal/alert"
+	"github.com/rootguard/rootguard/internal/monitor"
 )
 
 func main() {
 	logger := lambdacontext.NewLogger()
-	cfg, err := alert.ConfigFromEnv(os.Getenv)
-	if err != nil {
-		logger.Error("rootguard-lambda: init", "err", err)
-		os.Exit(1)
-	}
 	awsCfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		logger.Error("rootguard-lambda: init: load AWS configuration", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(alert.NewFromAWS(cfg, awsCfg, logger).Handle)
+	h, err := newHandler(os.Getenv, awsCfg, logger)
+	if err != nil {
+		logger.Error("rootguard-lambda: init", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(h)
+}
+
+// newHandler configures the handlers the environment sets up: the audit
+// when HISTORY is set, the alerts when TABLE_NAME is (or HISTORY is not).
+// S3_USE_PATH_STYLE=true addresses the history bucket by path, for
+// S3-compatible servers.
+func newHandler(getenv func(string) string, awsCfg aws.Config, logger *slog.Logger) (func(context.Context, json.RawMessage) (any, error), error) {
+	var alerts *alert.Handler
+	if getenv("TABLE_NAME") != "" || getenv("HISTORY") == "" {
+		cfg, err := alert.ConfigFromEnv(getenv)
+		if err != nil {
+			return nil, err
+		}
+		alerts = alert.NewFromAWS(cfg, awsCfg, logger)
+	}
+	var audit *monitor.Config
+	if getenv("HISTORY") != "" {
+		cfg, err := monitor.ConfigFromEnv(getenv)
+		if err != nil {
+			return nil, err
+		}
+		audit = &cfg
+	}
+	deps := monitor.Deps{AWS: awsCfg, S3: s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = getenv("S3_USE_PATH_STYLE") == "true" }), SNS: sns.NewFromConfig(awsCfg),
+		SecurityHub: securityhub.NewFromConfig(awsCfg), Logger: logger}
+	return func(ctx context.Context, payload json.RawMessage) (any, error) {
+		if monitor.IsAuditEvent(payload) {
+			if audit == nil {
+				return nil, fmt.Errorf("rootguard-lambda: an audit event, and HISTORY is not set: this function does not run the scheduled audit")
+			}
+			return monitor.Run(ctx, *audit, deps)
+		}
+		if alerts == nil {
+			return nil, fmt.Errorf("rootguard-lambda: an alert event, and TABLE_NAME is not set: this function runs only the scheduled audit")
+		}
+		return alerts.Handle(ctx, payload)
+	}, nil
 }
