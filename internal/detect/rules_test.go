@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -181,6 +182,12 @@ func TestTaskPolicies(t *testing.T) {
 		{"S3UnlockBucketPolicy", "s3.amazonaws.com", "ListBuckets", true},
 		{"S3UnlockBucketPolicy", "s3.amazonaws.com", "DeleteBucket", false},
 		{"SQSUnlockQueuePolicy", "sqs.amazonaws.com", "SetQueueAttributes", true},
+		// The three places the tables written from memory got wrong.
+		{"SQSUnlockQueuePolicy", "sqs.amazonaws.com", "GetQueueUrl", true},
+		{"IAMCreateRootUserPassword", "iam.amazonaws.com", "GetUser", false},
+		{"IAMDeleteRootUserCredentials", "iam.amazonaws.com", "GetAccountSummary", false},
+		{"IAMAuditRootUserCredentials", "iam.amazonaws.com", "GetAccountSummary", true},
+		{"SQSUnlockQueuePolicy", "sqs.amazonaws.com", "SendMessage", false},
 		{"NoSuchPolicy", "iam.amazonaws.com", "GetUser", false},
 	}
 	for _, tt := range tests {
@@ -189,11 +196,37 @@ func TestTaskPolicies(t *testing.T) {
 		}
 	}
 	for _, p := range TaskPolicies() {
-		if len(taskPolicies[p]) == 0 {
+		if len(taskPolicies()[p]) == 0 {
 			t.Errorf("task policy %s has no actions", p)
 		}
 	}
 	if got := TaskPolicyName("arn:aws:iam::aws:policy/root-task/SQSUnlockQueuePolicy"); got != "SQSUnlockQueuePolicy" {
 		t.Errorf("TaskPolicyName = %q", got)
+	}
+}
+
+// TestTaskPoliciesMatchTheUserGuide: the actions read from AWS's policy
+// documents are exactly those the IAM User Guide lists for each root-task
+// policy ("Perform a privileged task on an AWS Organizations member
+// account").
+func TestTaskPoliciesMatchTheUserGuide(t *testing.T) {
+	guide := map[string][]string{
+		"IAMAuditRootUserCredentials": {"iam:GetAccessKeyLastUsed", "iam:GetAccountSummary", "iam:GetLoginProfile",
+			"iam:GetUser", "iam:ListAccessKeys", "iam:ListMFADevices", "iam:ListSigningCertificates"},
+		"IAMCreateRootUserPassword": {"iam:CreateLoginProfile", "iam:GetLoginProfile"},
+		"IAMDeleteRootUserCredentials": {"iam:DeactivateMFADevice", "iam:DeleteAccessKey", "iam:DeleteLoginProfile",
+			"iam:DeleteSigningCertificate", "iam:DeleteVirtualMFADevice", "iam:GetAccessKeyLastUsed", "iam:GetLoginProfile",
+			"iam:GetUser", "iam:ListAccessKeys", "iam:ListMFADevices", "iam:ListSigningCertificates"},
+		"S3UnlockBucketPolicy": {"s3:DeleteBucketPolicy", "s3:GetBucketPolicy", "s3:ListAllMyBuckets", "s3:PutBucketPolicy"},
+		"SQSUnlockQueuePolicy": {"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueues", "sqs:SetQueueAttributes"},
+	}
+	if got := TaskPolicies(); len(got) != len(guide) {
+		t.Fatalf("task policies = %v", got)
+	}
+	for name, want := range guide {
+		got := slices.Sorted(slices.Values(taskPolicies()[name]))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s allows %v, the User Guide lists %v", name, got, want)
+		}
 	}
 }

@@ -1,36 +1,62 @@
 package detect
 
-import "strings"
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
 
-// taskPolicies lists, for each AWS managed root-task policy, the IAM
-// actions it allows (as AWS publishes them under
-// arn:aws:iam::aws:policy/root-task/).
-var taskPolicies = map[string][]string{
-	"IAMAuditRootUserCredentials": {
-		"iam:GetAccountSummary", "iam:GetAccessKeyLastUsed", "iam:GetLoginProfile", "iam:GetUser",
-		"iam:ListAccessKeys", "iam:ListMFADevices", "iam:ListSigningCertificates",
-	},
-	"IAMCreateRootUserPassword": {
-		"iam:CreateLoginProfile", "iam:GetLoginProfile", "iam:GetUser",
-	},
-	"IAMDeleteRootUserCredentials": {
-		"iam:DeleteAccessKey", "iam:DeleteLoginProfile", "iam:DeleteSigningCertificate",
-		"iam:DeactivateMFADevice", "iam:DeleteVirtualMFADevice", "iam:GetAccessKeyLastUsed",
-		"iam:GetAccountSummary", "iam:GetLoginProfile", "iam:GetUser", "iam:ListAccessKeys",
-		"iam:ListMFADevices", "iam:ListSigningCertificates",
-	},
-	"S3UnlockBucketPolicy": {
-		"s3:DeleteBucketPolicy", "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:ListAllMyBuckets",
-	},
-	"SQSUnlockQueuePolicy": {
-		"sqs:GetQueueAttributes", "sqs:SetQueueAttributes", "sqs:ListQueues",
-	},
+	"github.com/rootguard/rootguard/internal/awsdocs"
+)
+
+// taskPolicies lists, for each AWS managed root-task policy, the actions
+// a session may take, read from the documents AWS publishes
+// (internal/awsdocs): each policy is a Deny of every action but its
+// NotAction list, on any resource. (Its other statements narrow the
+// resources, which CloudTrail events do not always name; detect judges the
+// action.)
+var taskPolicies = sync.OnceValue(func() map[string][]string {
+	docs, err := awsdocs.RootTaskPolicies()
+	if err != nil {
+		panic(err) // embedded and checked by the tests
+	}
+	out := map[string][]string{}
+	for _, d := range docs {
+		out[d.Name] = allowedActions(d.Document)
+	}
+	return out
+})
+
+// allowedActions reads a root-task policy document: the NotAction list of
+// its unconditional Deny on every resource.
+func allowedActions(doc []byte) []string {
+	var p struct {
+		Statement []struct {
+			Effect    string
+			NotAction []string
+			Resource  any
+			Condition map[string]any
+		}
+	}
+	if err := json.Unmarshal(doc, &p); err != nil {
+		return nil
+	}
+	for _, st := range p.Statement {
+		if st.Effect == "Deny" && len(st.NotAction) > 0 && st.Resource == "*" && len(st.Condition) == 0 {
+			return st.NotAction
+		}
+	}
+	return nil
 }
 
 // TaskPolicies returns the names of the root-task policies.
 func TaskPolicies() []string {
-	return []string{"IAMAuditRootUserCredentials", "IAMCreateRootUserPassword",
-		"IAMDeleteRootUserCredentials", "S3UnlockBucketPolicy", "SQSUnlockQueuePolicy"}
+	names := make([]string, 0, len(taskPolicies()))
+	for n := range taskPolicies() {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // TaskPolicyName returns the short name of a root-task policy ARN
@@ -57,7 +83,7 @@ func cloudTrailAction(source, name string) string {
 // event records. An unknown task policy allows nothing.
 func AllowedByTaskPolicy(policy, eventSource, eventName string) bool {
 	action := cloudTrailAction(eventSource, eventName)
-	for _, a := range taskPolicies[policy] {
+	for _, a := range taskPolicies()[policy] {
 		if strings.EqualFold(a, action) {
 			return true
 		}

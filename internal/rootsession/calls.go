@@ -30,8 +30,7 @@ func (t Task) Calls() []Call {
 		return iamc("GetLoginProfile", "GetUser", "ListAccessKeys", "GetAccessKeyLastUsed", "ListSigningCertificates", "ListMFADevices")
 	case DeleteCredentials:
 		return iamc("GetLoginProfile", "ListAccessKeys", "ListSigningCertificates", "ListMFADevices",
-			"DeleteLoginProfile", "DeleteAccessKey", "DeleteSigningCertificate", "DeactivateMFADevice", "DeleteVirtualMFADevice",
-			"GetAccountSummary")
+			"DeleteLoginProfile", "DeleteAccessKey", "DeleteSigningCertificate", "DeactivateMFADevice", "DeleteVirtualMFADevice")
 	case CreatePassword:
 		return iamc("GetLoginProfile", "CreateLoginProfile")
 	case S3Unlock:

@@ -4,12 +4,32 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rootguard/rootguard/internal/awsdocs"
 	"github.com/rootguard/rootguard/internal/detect"
 )
 
+// TestTasksAreTheDocuments: the tasks are the root-task policies AWS
+// publishes (internal/awsdocs/testdata/roottask), by name and in order.
+func TestTasksAreTheDocuments(t *testing.T) {
+	docs, err := awsdocs.RootTaskPolicies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := Tasks()
+	if len(docs) != len(tasks) {
+		t.Fatalf("%d tasks, %d documents", len(tasks), len(docs))
+	}
+	for i, d := range docs {
+		if string(tasks[i]) != d.Name {
+			t.Errorf("task %d = %s, document %s", i, tasks[i], d.Name)
+		}
+	}
+}
+
 // TestCallsWithinTaskPolicies: every call rootguard makes in a session is
 // one its AWS managed root-task policy allows (as detect lists them from
-// arn:aws:iam::aws:policy/root-task/), so RG.SCP.1 judges real calls.
+// arn:aws:iam::aws:policy/root-task/ from AWS's documents), so RG.SCP.1
+// judges real calls and a run never makes a call its session is denied.
 func TestCallsWithinTaskPolicies(t *testing.T) {
 	for _, task := range Tasks() {
 		calls := task.Calls()
