@@ -78,8 +78,11 @@ func newChangeCmd(io IO, logger func() *slog.Logger, kind remediate.Kind) *cobra
 		cmd.Long = `Delete-credentials deletes the root user's password, access keys, signing
 certificates and MFA devices in member accounts, in one sts:AssumeRoot session
 (IAMDeleteRootUserCredentials) per account: a snapshot of what exists goes to
-the journal first, then each deletion, then a verification (GetAccountSummary
-and the lists) that nothing is left; anything left fails the account.
+the journal first, then each deletion, then a verification in the same session
+with the reads its task policy allows (GetLoginProfile, ListAccessKeys,
+ListSigningCertificates, ListMFADevices) that nothing is left; anything left
+fails the account. A virtual MFA device the root session may not delete
+(AccessDenied) is reported as deactivated and kept, not as a failure.
 
 Without a subcommand it plans, shows the plan and, with --yes (or after a y/N
 question on a terminal), applies it; without --yes off a terminal it is a dry

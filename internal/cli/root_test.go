@@ -134,6 +134,11 @@ func TestRootDeleteCredentialsAgainstSandbox(t *testing.T) {
 	if !strings.Contains(errOut, "2 done") || !strings.Contains(errOut, "rootguard root journal ") {
 		t.Errorf("apply summary:\n%s", errOut)
 	}
+	// prod-eu's virtual MFA device is deactivated, and the root session may
+	// not delete it: said so, and the account is done, not failed.
+	if !strings.Contains(out, "444444444444") || !strings.Contains(out, "device deactivated, could not be deleted by a root session") {
+		t.Errorf("apply output does not report the kept device:\n%s", out)
+	}
 	if c := srv.Counts(); c["iam:DeleteAccessKey"] != 2 || c["iam:DeleteLoginProfile"] != 2 || c["iam:DeleteVirtualMFADevice"] != 1 {
 		t.Errorf("deletions = %v", c)
 	}
@@ -159,7 +164,11 @@ func TestRootDeleteCredentialsAgainstSandbox(t *testing.T) {
 		t.Errorf("journal %s: exit %d, %d steps\n%s%s", runID, code, len(steps), out, errOut)
 	}
 	for _, s := range steps {
-		if s["requestId"] == "" || s["result"] != "ok" {
+		want := "ok"
+		if s["action"] == "iam:DeleteVirtualMFADevice" {
+			want = "kept"
+		}
+		if s["requestId"] == "" || s["result"] != want {
 			t.Errorf("step %v", s)
 		}
 	}

@@ -73,7 +73,14 @@ const (
 	resultAlready  = "already"  // nothing to do: absent (deletions) or present (creation)
 	resultFailed   = "failed"   // see the error
 	resultSurvived = "survived" // acknowledged, but verification still saw it
+	// resultKept: a deactivated virtual MFA device that the root session
+	// could not delete (AccessDenied on DeleteVirtualMFADevice): it
+	// protects nothing (unassigned), and is reported, not failed.
+	resultKept = "kept"
 )
+
+// keptDetail is how an undeletable virtual MFA device is reported.
+const keptDetail = "device deactivated, could not be deleted by a root session"
 
 // Journal step keys besides the plan's steps.
 const (
@@ -288,7 +295,7 @@ func (e *executor) latest(account, key string) (store.JournalStep, bool) {
 // doneBefore reports whether a step's last row says it is done.
 func (e *executor) doneBefore(account, key string) bool {
 	st, ok := e.latest(account, key)
-	return ok && (st.Result == resultOK || st.Result == resultAlready)
+	return ok && (st.Result == resultOK || st.Result == resultAlready || st.Result == resultKept)
 }
 
 // record writes one journal row. The journal is written even when ctx
@@ -349,6 +356,7 @@ func (e *executor) account(ctx context.Context, ap *AccountPlan) Result {
 		if len(res.Changes) == 0 {
 			res.Status = StatusNoChange
 		}
+		res.Detail = e.kept(ap)
 		log.Debug("account done", "changes", len(res.Changes))
 	case ctx.Err() != nil:
 		res.Status, res.Error = StatusInterrupted, fmt.Sprintf("account %s: %v", ap.Account, err)
@@ -357,6 +365,18 @@ func (e *executor) account(ctx context.Context, ap *AccountPlan) Result {
 		log.Debug("account failed", "error", err)
 	}
 	return res
+}
+
+// kept says which virtual MFA devices were deactivated but could not be
+// deleted by the root session ("" when none).
+func (e *executor) kept(ap *AccountPlan) string {
+	var out []string
+	for _, s := range ap.Steps {
+		if st, ok := e.latest(ap.Account, s.Key); ok && st.Result == resultKept {
+			out = append(out, s.Target+": "+keptDetail)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // changes lists the plan's steps that this run did in the account.
@@ -494,14 +514,16 @@ func (e *executor) snapshot(ctx context.Context, c *iam.Client, ap *AccountPlan)
 // may take a moment to show.
 const verifyReads = 3
 
-// verifyDeleted reads the account summary and the lists again: anything
-// left fails the account, and each surviving credential is recorded
-// against its step so that a resume tries it again.
+// verifyDeleted reads the credentials again in the same
+// IAMDeleteRootUserCredentials session, with the calls its policy allows
+// (GetLoginProfile, ListAccessKeys, ListSigningCertificates,
+// ListMFADevices; not GetAccountSummary, which it denies): anything left
+// fails the account, and each surviving credential is recorded against
+// its step so that a resume tries it again.
 func (e *executor) verifyDeleted(ctx context.Context, c *iam.Client, ap *AccountPlan) error {
 	acct := ap.Account
-	const action = "iam:GetAccountSummary,ListAccessKeys,ListSigningCertificates,ListMFADevices,GetLoginProfile"
+	const action = "iam:GetLoginProfile,ListAccessKeys,ListSigningCertificates,ListMFADevices"
 	var (
-		sum       map[string]int32
 		left      *Credentials
 		byKey     map[string]string
 		survivors []string
@@ -509,14 +531,10 @@ func (e *executor) verifyDeleted(ctx context.Context, c *iam.Client, ap *Account
 	)
 	wait := e.c.opts.UnmodifiableBackoff
 	for read := 1; ; read++ {
-		var sumID string
 		var ids []string
 		var err error
-		sum, sumID, err = accountSummary(ctx, c)
-		if err == nil {
-			left, ids, err = readCredentials(ctx, c, false)
-		}
-		reqIDs = append(append(reqIDs, sumID), ids...)
+		left, ids, err = readCredentials(ctx, c, false)
+		reqIDs = append(reqIDs, ids...)
 		if err != nil {
 			err = fmt.Errorf("verify: %w", err)
 			if jerr := e.record(ctx, store.JournalStep{Account: acct, Step: keyVerify, Action: action,
@@ -525,7 +543,7 @@ func (e *executor) verifyDeleted(ctx context.Context, c *iam.Client, ap *Account
 			}
 			return err
 		}
-		byKey, survivors = leftovers(sum, left)
+		byKey, survivors = leftovers(left)
 		if len(survivors) == 0 || read == verifyReads {
 			break
 		}
@@ -537,7 +555,7 @@ func (e *executor) verifyDeleted(ctx context.Context, c *iam.Client, ap *Account
 		}
 		wait *= 2
 	}
-	detail := jsonString(map[string]any{"summary": sum, "left": left})
+	detail := jsonString(map[string]any{"left": left})
 	if len(survivors) == 0 {
 		return e.record(ctx, store.JournalStep{Account: acct, Step: keyVerify, Action: action,
 			Target: "root", Result: resultOK, RequestID: strings.Join(reqIDs, " "), Detail: detail})
@@ -568,9 +586,8 @@ func (e *executor) verifyDeleted(ctx context.Context, c *iam.Client, ap *Account
 }
 
 // leftovers says what verification saw left: by the step that should have
-// removed it, and as sentences (the summary's flags count when the lists
-// show nothing).
-func leftovers(sum map[string]int32, left *Credentials) (map[string]string, []string) {
+// removed it, and as sentences.
+func leftovers(left *Credentials) (map[string]string, []string) {
 	byKey := remaining(left)
 	keys := make([]string, 0, len(byKey))
 	for k := range byKey {
@@ -580,21 +597,6 @@ func leftovers(sum map[string]int32, left *Credentials) (map[string]string, []st
 	var survivors []string
 	for _, k := range keys {
 		survivors = append(survivors, byKey[k])
-	}
-	if len(survivors) == 0 {
-		for _, f := range []struct {
-			key  iamtypes.SummaryKeyType
-			what string
-		}{
-			{iamtypes.SummaryKeyTypeAccountPasswordPresent, "a password"},
-			{iamtypes.SummaryKeyTypeAccountAccessKeysPresent, "access keys"},
-			{iamtypes.SummaryKeyTypeAccountSigningCertificatesPresent, "signing certificates"},
-			{iamtypes.SummaryKeyTypeAccountMFAEnabled, "MFA"},
-		} {
-			if sum[string(f.key)] != 0 {
-				survivors = append(survivors, "GetAccountSummary still reports "+f.what+" ("+string(f.key)+")")
-			}
-		}
 	}
 	return byKey, survivors
 }

@@ -204,20 +204,3 @@ func remaining(cr *Credentials) map[string]string {
 	}
 	return out
 }
-
-// accountSummary reads GetAccountSummary's root-credential flags.
-func accountSummary(ctx context.Context, c *iam.Client) (map[string]int32, string, error) {
-	out, err := c.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
-	if err != nil {
-		return nil, errRequestID(err), fmt.Errorf("get account summary: %w", err)
-	}
-	m := map[string]int32{}
-	for _, k := range []iamtypes.SummaryKeyType{
-		iamtypes.SummaryKeyTypeAccountPasswordPresent, iamtypes.SummaryKeyTypeAccountAccessKeysPresent,
-		iamtypes.SummaryKeyTypeAccountSigningCertificatesPresent, iamtypes.SummaryKeyTypeAccountMFAEnabled,
-		iamtypes.SummaryKeyTypeMFADevices, iamtypes.SummaryKeyTypeMFADevicesInUse,
-	} {
-		m[string(k)] = out.SummaryMap[string(k)]
-	}
-	return m, requestID(out.ResultMetadata), nil
-}

@@ -71,6 +71,13 @@ func runStep(ctx context.Context, c *iam.Client, task string, st Step, opts Opti
 		case code == "EntityTemporarilyUnmodifiable":
 			o.err = fmt.Errorf("%s: still EntityTemporarilyUnmodifiable after %d attempts (resume later): %w", st, attempt, err)
 			return o
+		case (code == "AccessDenied" || code == "AccessDeniedException") && st.Op == OpDeleteVirtualMFADevice && task == TaskDelete:
+			// The device is its own resource (arn:aws:iam::ACCOUNT:mfa/NAME),
+			// which IAMDeleteRootUserCredentials's NotResource
+			// arn:aws:iam::*:root may deny (unverified, see awssim's
+			// guesses). Deactivated, it protects nothing: report it.
+			o.result, o.detail = resultKept, keptDetail+" ("+errorCode(err)+")"
+			return o
 		case code == "AccessDenied" || code == "AccessDeniedException":
 			o.err = deniedError(task, st, err)
 			return o
