@@ -42,8 +42,10 @@
 //	               operations `rootguard deploy` uses (cloudformation*.go)
 //	securityhub (restJson1): BatchImportFindings (create or update by the
 //	               documented rules), GetFindings (testdata/securityhub-findings.md)
-//	s3 (restXml, path style): ListObjectsV2 and GetObject on the organization
-//	               trail's bucket (cloudtrail_bucket.go)
+//	s3 (restXml, path style): ListBuckets, Get/Put/DeleteBucketPolicy,
+//	               GetBucketVersioning; ListObjectsV2 and GetObject on the
+//	               organization trail's bucket (cloudtrail_bucket.go)
+//	sqs (JSON 1.0): ListQueues, GetQueueUrl, GetQueueAttributes, SetQueueAttributes
 //	cloudtrail (JSON 1.1): DescribeTrails, GetTrailStatus of the scenario's
 //	               organization trail ([Trail], cloudtrail_api.go)
 //
@@ -57,7 +59,44 @@
 // into a role the scenario lists (by default OrganizationAccountAccessRole in
 // every member account, trusted by the management account) gives a role
 // session with full permissions in that account. AssumeRoot gives a root
-// session limited to what its task policy allows. Service control policies
-// of the scenario are evaluated for IAM and STS calls made by principals in
-// member accounts (Deny statements only; see [Policy]).
+// session limited by its task policy: the five root-task policies as AWS
+// publishes them (internal/awsdocs, with their source), evaluated by this
+// package's own policy evaluator (Deny, NotAction, NotResource, conditions
+// and policy variables) on every call of the session, before the server
+// looks for the operation: an action the policy denies is AccessDenied
+// whether or not awssim simulates it. The product reads the same documents
+// with its own code (internal/detect), so the simulator cannot hide its
+// mistakes. Service control policies of the scenario are evaluated for
+// IAM, STS, S3 and SQS calls made by principals in member accounts (Deny
+// statements only; see [Policy]).
+//
+// # Guesses
+//
+// Where AWS documents nothing, awssim guesses. Each guess, and what would
+// settle it on a real account:
+//
+//   - iam:DeleteVirtualMFADevice acts on the device (its resource type is
+//     mfa, arn:aws:iam::ACCOUNT:mfa/NAME), so the second statement of
+//     IAMDeleteRootUserCredentials (Deny on NotResource arn:aws:iam::*:root)
+//     refuses it in a root session, although the first allows the action.
+//     Settle: in an IAMDeleteRootUserCredentials session on a test member
+//     account with a virtual MFA device, DeactivateMFADevice then
+//     DeleteVirtualMFADevice; success means awssim must allow it.
+//   - The other IAM calls of a root session act on the root user
+//     (arn:aws:iam::ACCOUNT:root) unless they name a UserName; GetAccountSummary
+//     acts on "*". Settle: the resources in CloudTrail records of a root
+//     session, and a ListAccessKeys with UserName of an IAM user (AccessDenied).
+//   - The text of an AccessDenied a task policy causes ("... with an explicit
+//     deny in an identity-based policy: arn:aws:iam::aws:policy/root-task/NAME").
+//     Settle: the message of any denied call in a root session.
+//   - Organizations and Security Hub answer a denied root session with
+//     AccessDeniedException "You don't have permissions to access this
+//     resource.". Settle: organizations list-accounts in a root session.
+//   - sts:GetCallerIdentity works in every root session, as it needs no
+//     permission. Settle: sts get-caller-identity with root-session credentials.
+//   - DeleteVirtualMFADevice of an assigned device is DeleteConflict (409).
+//     Settle: delete an assigned virtual device with an administrator role.
+//   - GetQueueUrl finds only the caller's own queues in the signed Region
+//     (QueueDoesNotExist otherwise). Settle: GetQueueUrl with
+//     QueueOwnerAWSAccountId of another account whose queue policy allows it.
 package awssim

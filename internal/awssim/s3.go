@@ -195,22 +195,22 @@ func s3Route(r *http.Request) (string, url.Values) {
 // iamAction is the IAM action that authorizes a call: its service and
 // operation, except where S3 names them differently.
 func (c *call) iamAction() string {
-	if c.svc == svcS3 && c.op == "ListBuckets" {
-		return "s3:ListAllMyBuckets"
+	if c.svc == svcS3 {
+		switch c.op {
+		case "ListBuckets":
+			return "s3:ListAllMyBuckets"
+		case "GET object":
+			return "s3:GetObject"
+		case "PUT object":
+			return "s3:PutObject"
+		case "DELETE object":
+			return "s3:DeleteObject"
+		}
 	}
 	if c.svc == svcS3 && c.op == "ListObjectsV2" {
 		return "s3:ListBucket"
 	}
 	return c.svc + ":" + c.op
-}
-
-// unlockTaskActions lists the S3 and SQS actions of the root-task
-// policies that unlock resource policies, as AWS publishes them under
-// arn:aws:iam::aws:policy/root-task/. (The IAM task policies are in
-// taskPolicyActions.)
-var unlockTaskActions = map[string][]string{
-	"S3UnlockBucketPolicy": {"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:ListAllMyBuckets"},
-	"SQSUnlockQueuePolicy": {"sqs:GetQueueAttributes", "sqs:SetQueueAttributes", "sqs:ListQueues"},
 }
 
 // findBucket returns a bucket and its account, or nils.

@@ -265,7 +265,7 @@ func TestS3UnlockBucketPolicy(t *testing.T) {
 	}
 	_, err = root.s3.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String("prod-data")})
 	wantCode(t, err, "AccessDenied")
-	if !strings.Contains(err.Error(), "no identity-based policy allows the s3:GetBucketVersioning action") {
+	if !strings.Contains(err.Error(), "explicit deny in an identity-based policy: arn:aws:iam::aws:policy/root-task/S3UnlockBucketPolicy") {
 		t.Errorf("versioning denial: %v", err)
 	}
 

@@ -32,6 +32,9 @@ type statement struct {
 	Action    []string
 	NotAction []string
 	Resource  []string
+	// NotResource, when set, makes the statement apply to every resource
+	// but those (Resource is then empty).
+	NotResource []string
 	// Condition maps operator -> key -> values.
 	Condition map[string]map[string][]string
 }
@@ -79,12 +82,13 @@ func parsePolicy(content string) (*policyDoc, error) {
 		return nil, fmt.Errorf("not a JSON policy document: %w", err)
 	}
 	type rawStatement struct {
-		Sid       string
-		Effect    string
-		Action    stringList
-		NotAction stringList
-		Resource  stringList
-		Condition map[string]map[string]stringList
+		Sid         string
+		Effect      string
+		Action      stringList
+		NotAction   stringList
+		Resource    stringList
+		NotResource stringList
+		Condition   map[string]map[string]stringList
 	}
 	list, err := decodeStatements[rawStatement](raw.Statement)
 	if err != nil {
@@ -101,8 +105,8 @@ func parsePolicy(content string) (*policyDoc, error) {
 		if len(r.Action) == 0 && len(r.NotAction) == 0 {
 			return nil, fmt.Errorf("statement %d: no Action or NotAction", i)
 		}
-		st := statement{Sid: r.Sid, Effect: r.Effect, Action: r.Action, NotAction: r.NotAction, Resource: r.Resource}
-		if len(st.Resource) == 0 {
+		st := statement{Sid: r.Sid, Effect: r.Effect, Action: r.Action, NotAction: r.NotAction, Resource: r.Resource, NotResource: r.NotResource}
+		if len(st.Resource) == 0 && len(st.NotResource) == 0 {
 			st.Resource = []string{"*"}
 		}
 		if len(r.Condition) > 0 {
@@ -162,6 +166,14 @@ func (st statement) matchesAction(action string) bool {
 }
 
 func (st statement) matchesResource(resource string) bool {
+	if len(st.NotResource) > 0 {
+		for _, r := range st.NotResource {
+			if r == "*" || globMatch(r, resource) {
+				return false
+			}
+		}
+		return true
+	}
 	for _, r := range st.Resource {
 		if r == "*" || globMatch(r, resource) {
 			return true
@@ -176,7 +188,7 @@ func (st statement) conditionsHold(keys map[string]string) bool {
 	for op, kv := range st.Condition {
 		for key, want := range kv {
 			v, present := keys[strings.ToLower(key)]
-			if !conditionHolds(op, v, present, want) {
+			if !conditionHolds(op, v, present, substitute(want, keys)) {
 				return false
 			}
 		}
@@ -222,6 +234,29 @@ func conditionHolds(op, v string, present bool, want []string) bool {
 		return !matched
 	}
 	return matched
+}
+
+// substitute replaces the policy variables (${aws:PrincipalAccount}) in
+// condition values with the request's keys; an unknown variable is left
+// as written, so it matches nothing.
+func substitute(values []string, keys map[string]string) []string {
+	var out []string
+	for _, v := range values {
+		for {
+			i := strings.Index(v, "${")
+			j := strings.Index(v[max(i, 0):], "}")
+			if i < 0 || j < 0 {
+				break
+			}
+			val, ok := keys[strings.ToLower(v[i+2:i+j])]
+			if !ok {
+				break
+			}
+			v = v[:i] + val + v[i+j+1:]
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // globMatch matches s against a pattern where * is any run of characters

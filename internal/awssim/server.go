@@ -17,7 +17,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -393,6 +392,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h := s.handler(svc, op)
 	if h == nil {
+		// A root session's task policy is evaluated first: an action it
+		// denies is AccessDenied whether or not awssim simulates it.
+		s.mu.Lock()
+		c := &call{s: s, svc: svc, op: op, form: form, body: body, now: s.now(), region: region}
+		var denied *apiError
+		if p, e := s.authenticate(svc, akid, r.Header.Get("X-Amz-Security-Token"), c.now); e == nil && p.kind == kindRoot {
+			c.p = p
+			denied = s.checkTaskPolicy(c, c.iamAction())
+		}
+		s.mu.Unlock()
+		if denied != nil {
+			fail(denied)
+			return
+		}
 		if jsonProto {
 			fail(errf(http.StatusBadRequest, "UnknownOperationException", "awssim: operation %s is not simulated", op))
 		} else {
@@ -587,25 +600,9 @@ func (s *Server) authenticate(svc, akid, token string, now time.Time) (*principa
 	return p, nil
 }
 
-// taskPolicyActions lists the IAM actions each root-task policy allows.
-var taskPolicyActions = map[string][]string{
-	"IAMAuditRootUserCredentials": {
-		"GetAccountSummary", "GetAccessKeyLastUsed", "GetLoginProfile", "GetUser",
-		"ListAccessKeys", "ListMFADevices", "ListSigningCertificates",
-	},
-	"IAMCreateRootUserPassword": {"CreateLoginProfile", "GetLoginProfile", "GetUser"},
-	"IAMDeleteRootUserCredentials": {
-		"GetAccountSummary", "GetAccessKeyLastUsed", "GetLoginProfile", "GetUser",
-		"ListAccessKeys", "ListMFADevices", "ListSigningCertificates",
-		"DeleteAccessKey", "DeleteLoginProfile", "DeleteSigningCertificate",
-		"DeactivateMFADevice", "DeleteVirtualMFADevice",
-	},
-	"S3UnlockBucketPolicy": nil,
-	"SQSUnlockQueuePolicy": nil,
-}
-
-// authorize applies identity policies (root sessions are limited to their
-// task policy; users and role sessions may do everything), the SCPs, and
+// authorize applies identity policies (root sessions are limited to what
+// their task policy does not deny; users and role sessions may do
+// everything), the SCPs, and
 // the policy of the S3 bucket or SQS queue acted on.
 func (s *Server) authorize(c *call) *apiError {
 	p := c.p
@@ -614,14 +611,8 @@ func (s *Server) authorize(c *call) *apiError {
 		return nil // needs no permission
 	}
 	if p.kind == kindRoot {
-		allowed := c.svc == svcIAM && slices.Contains(taskPolicyActions[p.taskPolicy], c.op) ||
-			slices.Contains(unlockTaskActions[p.taskPolicy], action)
-		if !allowed {
-			if c.svc == svcOrgs {
-				return errf(http.StatusBadRequest, "AccessDeniedException", "You don't have permissions to access this resource.")
-			}
-			return accessDenied("User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action",
-				p.arn(), action, p.arn(), action)
+		if e := s.checkTaskPolicy(c, action); e != nil {
+			return e
 		}
 	}
 	if c.svc == svcOrgs || c.svc == svcSecurityHub {

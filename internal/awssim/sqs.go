@@ -130,6 +130,36 @@ var sqsOps = map[string]handler{
 	"ListQueues":         sqsListQueues,
 	"GetQueueAttributes": sqsGetQueueAttributes,
 	"SetQueueAttributes": sqsSetQueueAttributes,
+	"GetQueueUrl":        sqsGetQueueURL,
+}
+
+// sqsGetQueueURL answers GetQueueUrl: the URL of a queue of the caller's
+// account (or QueueOwnerAWSAccountId's) in the signed region.
+func sqsGetQueueURL(c *call) (any, *apiError) {
+	var in struct {
+		QueueName              string
+		QueueOwnerAWSAccountId string
+	}
+	if len(c.body) > 0 {
+		if err := json.Unmarshal(c.body, &in); err != nil {
+			return nil, errf(http.StatusBadRequest, "InvalidParameterValue", "awssim: %v", err)
+		}
+	}
+	if in.QueueName == "" {
+		return nil, errf(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter QueueName.")
+	}
+	owner := c.p.account
+	if in.QueueOwnerAWSAccountId != "" {
+		owner = in.QueueOwnerAWSAccountId
+	}
+	if a := c.s.accounts[owner]; a != nil && owner == c.p.account {
+		for _, q := range a.Queues {
+			if q.Name == in.QueueName && q.Region == c.region {
+				return map[string]any{"QueueUrl": QueueURL(c.region, a.ID, q.Name)}, nil
+			}
+		}
+	}
+	return nil, errf(http.StatusBadRequest, "QueueDoesNotExist", "The specified queue does not exist.")
 }
 
 // sqsInput is every SQS input member the server reads.

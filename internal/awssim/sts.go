@@ -161,7 +161,7 @@ func assumeRoot(c *call) (any, *apiError) {
 	}
 	policyARN := c.param("TaskPolicyArn.Arn")
 	task, ok := strings.CutPrefix(policyARN, taskPolicyPrefix)
-	if _, known := taskPolicyActions[task]; !ok || !known {
+	if !ok || taskPolicy(task) == nil {
 		return nil, validationError("The TaskPolicyArn %q is not a root task policy: use IAMAuditRootUserCredentials, IAMCreateRootUserPassword, IAMDeleteRootUserCredentials, S3UnlockBucketPolicy or SQSUnlockQueuePolicy under %s", policyARN, taskPolicyPrefix)
 	}
 	org := s.sc.Organization
