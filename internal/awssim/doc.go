@@ -68,7 +68,9 @@
 // with its own code (internal/detect), so the simulator cannot hide its
 // mistakes. Service control policies of the scenario are evaluated for
 // IAM, STS, S3 and SQS calls made by principals in member accounts (Deny
-// statements only; see [Policy]).
+// statements only; see [Policy]), with aws:RequestedRegion the Region the
+// call was signed for (us-east-1 for IAM and Organizations). sts:AssumeRoot
+// is served only at a Regional endpoint (testdata/regions.md).
 //
 // # Guesses
 //
@@ -96,6 +98,17 @@
 //     permission. Settle: sts get-caller-identity with root-session credentials.
 //   - DeleteVirtualMFADevice of an assigned device is DeleteConflict (409).
 //     Settle: delete an assigned virtual device with an administrator role.
+//   - sts:AssumeRoot at the global endpoint (client Region aws-global or
+//     none) is refused with HTTP 400 InvalidAction "Unknown Operation":
+//     that AWS refuses it is documented, the code and message are as
+//     reported from real calls (testdata/regions.md), the status is a
+//     guess. Settle: aws sts assume-root --region aws-global (or
+//     --endpoint-url https://sts.amazonaws.com) and note the status.
+//   - aws:RequestedRegion of an IAM or Organizations call is us-east-1
+//     whatever Region the client signed for (AWS signs these global
+//     services for us-east-1; awssim, reached through AWS_ENDPOINT_URL,
+//     sees the client's Region and corrects it). Settle: an SCP denying
+//     iam:* outside eu-west-1, then iam get-user from an eu-west-1 client.
 //   - GetQueueUrl finds only the caller's own queues in the signed Region
 //     (QueueDoesNotExist otherwise). Settle: GetQueueUrl with
 //     QueueOwnerAWSAccountId of another account whose queue policy allows it.

@@ -390,6 +390,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(e)
 		return
 	}
+	if svc == svcSTS && op == "AssumeRoot" && globalSTS(region, r.Host) {
+		// "The STS global endpoint is not supported for AssumeRoot. You
+		// must send this request to a Regional STS endpoint." (STS API
+		// Reference, AssumeRoot; testdata/regions.md). The code is as reported
+		// from real calls, the status a guess (doc.go).
+		fail(errf(http.StatusBadRequest, "InvalidAction", "Unknown Operation"))
+		return
+	}
 	h := s.handler(svc, op)
 	if h == nil {
 		// A root session's task policy is evaluated first: an action it
@@ -459,6 +467,30 @@ func parseAuthorization(h string) (akid, service string, ok bool) {
 		return "", "", false
 	}
 	return parts[0], parts[3], true
+}
+
+// globalSTS reports whether an STS request reached the global endpoint:
+// signed for the SDK's pseudo-Region aws-global (what the SDK signs with
+// when its Region is aws-global and AWS_ENDPOINT_URL names the endpoint),
+// with no Region, or sent to the global host.
+func globalSTS(region, host string) bool {
+	return region == "" || region == "aws-global" || strings.EqualFold(host, "sts.amazonaws.com")
+}
+
+// requestedRegion is aws:RequestedRegion of a call: the Region it was
+// signed for, except for the global services AWS serves from a single
+// endpoint in us-east-1 ("IAM ... popular AWS global services with a
+// single endpoint that is physically located in the us-east-1 Region",
+// IAM User Guide, "AWS: Denies access to AWS based on the requested
+// Region"; Organizations is listed there too), and STS's global endpoint.
+func (c *call) requestedRegion() string {
+	switch {
+	case c.svc == svcIAM || c.svc == svcOrgs:
+		return "us-east-1"
+	case c.svc == svcSTS && globalSTS(c.region, ""):
+		return "us-east-1"
+	}
+	return c.region
 }
 
 // signedRegion is the region of a SigV4 credential scope, or "".
@@ -653,7 +685,7 @@ func (s *Server) checkSCPs(c *call, action string) *apiError {
 			"aws:principalarn":     p.principalARN(),
 			"aws:principalaccount": p.account,
 			"aws:principalorgid":   s.sc.Organization.ID,
-			"aws:requestedregion":  "us-east-1",
+			"aws:requestedregion":  c.requestedRegion(),
 		},
 	}
 	if p.kind == kindRoot {

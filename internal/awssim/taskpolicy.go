@@ -98,7 +98,7 @@ func (s *Server) checkTaskPolicy(c *call, action string) *apiError {
 		"aws:principalaccount": p.account,
 		"aws:principaltype":    "Account",
 		"aws:assumedroot":      "true",
-		"aws:requestedregion":  c.region,
+		"aws:requestedregion":  c.requestedRegion(),
 	}
 	if owner != "" {
 		keys["aws:resourceaccount"] = owner
