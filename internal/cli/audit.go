@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rootguard/rootguard/internal/audit"
+	"github.com/rootguard/rootguard/internal/escape"
 	"github.com/rootguard/rootguard/internal/export"
 	"github.com/rootguard/rootguard/internal/report"
 	"github.com/rootguard/rootguard/internal/store"
@@ -193,7 +194,7 @@ func runAudit(ctx context.Context, o *auditOptions) error {
 			fmt.Fprintf(o.io.Err, "rootguard: Security Hub (%s) imported %d findings (%d failing, %d resolved, %d of accounts that left), refused %d\n",
 				region, res.Imported, res.Failing, res.Resolved, res.Left, len(res.Failed))
 			for _, f := range res.Failed {
-				fmt.Fprintf(o.io.Err, "  %s\n", f)
+				fmt.Fprintf(o.io.Err, "  %s\n", escape.Control(fmt.Sprint(f)))
 			}
 			if err == nil && len(res.Failed) > 0 {
 				err = fmt.Errorf("%d findings refused by Security Hub (listed above)", len(res.Failed))

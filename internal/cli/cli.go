@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/rootguard/rootguard/internal/escape"
 )
 
 // Exit codes, documented in docs/cli.md.
@@ -79,21 +81,21 @@ func Main(ctx context.Context, args []string, io IO) int {
 		// Interrupted: one line, not one per account. A command's own
 		// account of what it left (a run to resume) is kept.
 		if errors.As(err, &ee) && ee.err != nil && !errors.Is(ee.err, context.Canceled) && !errors.Is(ee.err, context.DeadlineExceeded) {
-			fmt.Fprintf(io.Err, "rootguard: %v\n", ee.err)
+			fmt.Fprintf(io.Err, "rootguard: %s\n", escape.Lines(ee.err.Error()))
 		}
 		fmt.Fprintln(io.Err, "rootguard: interrupted")
 		return ExitInterrupted
 	}
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(io.Err, "rootguard: %v\n", ee.err)
+			fmt.Fprintf(io.Err, "rootguard: %s\n", escape.Lines(ee.err.Error()))
 		}
 		if ee.code == ExitUsage {
 			fmt.Fprintln(io.Err, "Run 'rootguard --help' for usage.")
 		}
 		return ee.code
 	}
-	fmt.Fprintf(io.Err, "rootguard: %v\n", err)
+	fmt.Fprintf(io.Err, "rootguard: %s\n", escape.Lines(err.Error()))
 	if isFlagError(err) {
 		fmt.Fprintln(io.Err, "Run 'rootguard --help' for usage.")
 		return ExitUsage

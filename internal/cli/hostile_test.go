@@ -34,7 +34,7 @@ type hostileCase struct {
 	problems []string
 	code     int
 	// check, if set, looks further at stdout.
-	check func(t *testing.T, stdout string)
+	check func(t *testing.T, stdout, stderr string)
 	// maxAlloc bounds the bytes the scan allocates, in MiB.
 	maxAlloc uint64
 }
@@ -77,6 +77,22 @@ func mkfifo(t *testing.T, p string) {
 // exit code and a bound on memory.
 var hostileCases = []hostileCase{
 	{
+		name: "newline in a file name cannot forge a problem line",
+		setup: func(t *testing.T, dir string) []string {
+			write(t, dir, "ok.json", logFile(rootCall("n-1")))
+			write(t, dir, "x.json\n  rootguard: 0 problems\x1b[2K.json", `{"Records":[{"eventID":oops}]}`)
+			return []string{"scan", "-o", "json", dir}
+		},
+		ids: []string{"n-1"}, problems: []string{`x.json\n  rootguard: 0 problems\x1b[2K.json: record 0: invalid JSON`}, code: 1, maxAlloc: 64,
+		check: func(t *testing.T, _, stderr string) {
+			for _, line := range strings.Split(stderr, "\n") {
+				if strings.HasPrefix(line, "  rootguard") || strings.Contains(line, "\x1b") {
+					t.Errorf("forged line on stderr: %q", line)
+				}
+			}
+		},
+	},
+	{
 		name: "conflicting duplicate: a forged copy does not hide the real event",
 		setup: func(t *testing.T, dir string) []string {
 			forged := strings.Replace(rootCall("dup-1"), "CreateAccessKey", "ListUsers", 1)
@@ -85,7 +101,7 @@ var hostileCases = []hostileCase{
 			return []string{"scan", "-o", "json", dir}
 		},
 		ids: []string{"dup-1", "dup-1"}, problems: []string{"2 CONFLICTING copies"}, code: 3, maxAlloc: 64,
-		check: func(t *testing.T, stdout string) {
+		check: func(t *testing.T, stdout, _ string) {
 			for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
 				var f struct {
 					EventName     string `json:"eventName"`
@@ -124,7 +140,7 @@ var hostileCases = []hostileCase{
 			return []string{"scan", "-o", "json", "--since", "2026-10-01", "--until", "2026-10-31", write(t, dir, "t.json", logFile(bad, old, rootCall("t-3")))}
 		},
 		ids: []string{"t-1", "t-3"}, problems: []string{`t.json: record 0: eventTime "yesterday-ish" is not an RFC 3339 time; reported with time unknown`, "1 with time unknown"}, code: 1, maxAlloc: 64,
-		check: func(t *testing.T, stdout string) {
+		check: func(t *testing.T, stdout, _ string) {
 			if !strings.Contains(stdout, `"timeUnknown":true`) {
 				t.Errorf("no timeUnknown in %s", stdout)
 			}
@@ -295,7 +311,7 @@ func TestHostileInput(t *testing.T) {
 				}
 			}
 			if tc.check != nil {
-				tc.check(t, out.String())
+				tc.check(t, out.String(), stderr)
 			}
 			if got := (after.TotalAlloc - before.TotalAlloc) >> 20; got > tc.maxAlloc {
 				t.Errorf("allocated %d MiB, want at most %d MiB", got, tc.maxAlloc)

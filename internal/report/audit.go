@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/rootguard/rootguard/internal/audit"
+	"github.com/rootguard/rootguard/internal/escape"
 	"github.com/rootguard/rootguard/internal/store"
 )
 
@@ -122,7 +123,7 @@ func AuditSummary(w io.Writer, rep *audit.Report) {
 	fmt.Fprintf(w, "rootguard: %d accounts, %d audited, %d not audited, %d with no root credentials at all, in %s\n",
 		s.Accounts, s.Audited, s.Failed, s.RootCredentialsGone, rep.FinishedAt.Sub(rep.StartedAt).Round(1e6))
 	for _, c := range rep.OrgControls {
-		fmt.Fprintf(w, "rootguard: %-10s %-15s %s: %s\n", c.ID, c.Outcome, c.Title, c.Detail)
+		fmt.Fprintf(w, "rootguard: %-10s %-15s %s: %s\n", c.ID, c.Outcome, c.Title, escape.Control(c.Detail))
 	}
 	for _, info := range audit.Controls {
 		if info.OrgLevel {
@@ -141,7 +142,7 @@ func AuditSummary(w io.Writer, rep *audit.Report) {
 	if len(failed) > 0 {
 		fmt.Fprintf(w, "rootguard: %d accounts could not be audited:\n", len(failed))
 		for _, a := range failed {
-			fmt.Fprintf(w, "  %s\n", a.Error)
+			fmt.Fprintf(w, "  %s\n", escape.Control(a.Error))
 		}
 	}
 }

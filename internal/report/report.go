@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/rootguard/rootguard/internal/detect"
+	"github.com/rootguard/rootguard/internal/escape"
 	"github.com/rootguard/rootguard/internal/scan"
 )
 
@@ -144,11 +145,14 @@ func Incidents(w io.Writer, ins []scan.Incident, o Options) error {
 		if in.Approval.ID != "" {
 			appr += " " + in.Approval.ID
 		}
-		fmt.Fprintf(w, "INCIDENT %s  account %s  %s .. %s  %s  %s  from %s\n", in.ID, in.Account,
-			timeString(in.Start), timeString(in.End), strings.ToUpper(string(in.Severity)), appr, strings.Join(in.SourceIPs, ","))
+		fmt.Fprintln(w, escape.Control(fmt.Sprintf("INCIDENT %s  account %s  %s .. %s  %s  %s  from %s", in.ID, in.Account,
+			timeString(in.Start), timeString(in.End), strings.ToUpper(string(in.Severity)), appr, strings.Join(in.SourceIPs, ","))))
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, f := range in.Timeline {
 			r := findingRow(f)
+			for j := range r {
+				r[j] = escape.Control(r[j])
+			}
 			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", r[0], r[3], r[5], r[10])
 		}
 		if err := tw.Flush(); err != nil {
@@ -189,7 +193,11 @@ func writeCSV(w io.Writer, head []string, n int, row func(int) []string) error {
 		return err
 	}
 	for i := range n {
-		if err := cw.Write(row(i)); err != nil {
+		r := row(i)
+		for j := range r {
+			r[j] = escape.Cell(escape.Control(r[j]))
+		}
+		if err := cw.Write(r); err != nil {
 			return err
 		}
 	}
@@ -211,7 +219,7 @@ func writeTable(w io.Writer, pretty bool, head []string, n int, row func(int) []
 		for i := range n {
 			r := row(i)
 			for j := range r {
-				r[j] = strings.NewReplacer("\t", " ", "\n", " ").Replace(r[j])
+				r[j] = escape.Control(r[j])
 			}
 			if _, err := fmt.Fprintln(w, strings.Join(r, "\t")); err != nil {
 				return err
@@ -222,7 +230,11 @@ func writeTable(w io.Writer, pretty bool, head []string, n int, row func(int) []
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for i := range n {
-		fmt.Fprintln(tw, strings.Join(row(i), "\t"))
+		r := row(i)
+		for j := range r {
+			r[j] = escape.Control(r[j])
+		}
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	return tw.Flush()
 }

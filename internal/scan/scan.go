@@ -21,6 +21,7 @@ import (
 
 	"github.com/rootguard/rootguard/internal/approval"
 	"github.com/rootguard/rootguard/internal/detect"
+	"github.com/rootguard/rootguard/internal/escape"
 	"github.com/rootguard/rootguard/internal/trail"
 )
 
@@ -64,11 +65,14 @@ type Problem struct {
 	Error  string `json:"error"`
 }
 
+// String is the problem's line for a terminal: control characters in the
+// input's name or the error (which may quote the input) are escaped, so a
+// crafted file name cannot forge lines.
 func (p Problem) String() string {
 	if p.Record >= 0 {
-		return fmt.Sprintf("%s: record %d: %s", p.Input, p.Record, p.Error)
+		return escape.Control(fmt.Sprintf("%s: record %d: %s", p.Input, p.Record, p.Error))
 	}
-	return fmt.Sprintf("%s: %s", p.Input, p.Error)
+	return escape.Control(fmt.Sprintf("%s: %s", p.Input, p.Error))
 }
 
 // inputProblem is a problem of a whole input.
