@@ -256,7 +256,7 @@ func runChange(ctx context.Context, o *changeOptions, planOnly bool) error {
 		return &exitError{code: ExitError, err: err}
 	}
 	if o.out != "" {
-		if err := os.WriteFile(o.out, doc, 0o600); err != nil {
+		if err := writePrivate(o.out, doc); err != nil {
 			return &exitError{code: ExitError, err: fmt.Errorf("write plan: %w", err)}
 		}
 	}
@@ -509,4 +509,22 @@ func newRootJournalCmd(io IO) *cobra.Command {
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or csv")
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many runs, newest first (0: all)")
 	return cmd
+}
+
+// writePrivate writes a file only its owner can read (0600), as plans
+// are: an existing file is truncated and its mode tightened too.
+func writePrivate(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

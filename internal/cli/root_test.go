@@ -270,3 +270,41 @@ func TestRootUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestWritePrivate: a plan names accounts and what will change in them;
+// the file is its owner's only, whether new or overwriting one that others
+// could read, and nothing of a longer earlier plan is left in it.
+func TestWritePrivate(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		before func(t *testing.T, path string)
+	}{
+		{"new", func(*testing.T, string) {}},
+		{"existing world-readable and longer", func(t *testing.T, path string) {
+			if err := os.WriteFile(path, []byte(strings.Repeat("old plan ", 100)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, 0o666); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "plan.json")
+			tt.before(t, path)
+			if err := writePrivate(path, []byte(`{"version":1}`)); err != nil {
+				t.Fatal(err)
+			}
+			st, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Mode().Perm() != 0o600 {
+				t.Errorf("mode %v, want 0600", st.Mode().Perm())
+			}
+			if b, _ := os.ReadFile(path); string(b) != `{"version":1}` {
+				t.Errorf("content %q", b)
+			}
+		})
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -61,7 +62,10 @@ type Store struct {
 }
 
 // Open opens the database at path, creating it, its parent directories
-// (mode 0700) and its schema as needed.
+// (mode 0700) and its schema as needed. The database holds the journal of
+// every change and the audits' findings: it is created 0600, and an
+// existing one readable by others is made 0600 (SQLite gives its -wal and
+// -shm files the database file's mode).
 func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("store: open: empty path")
@@ -71,6 +75,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := private(abs); err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	db, err := sql.Open("sqlite", dsn(abs))
@@ -83,6 +90,31 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// private creates the database file 0600 when it does not exist, and
+// takes group and other access away from an existing one and its -wal and
+// -shm files.
+func private(abs string) error {
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	for _, p := range []string{abs, abs + "-wal", abs + "-shm"} {
+		st, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if st.Mode().IsRegular() && st.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, st.Mode().Perm()&0o700); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // dsn is the driver's data source name for a database file. The path

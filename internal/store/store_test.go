@@ -551,3 +551,66 @@ func TestStoreConcurrentSaveAudit(t *testing.T) {
 		t.Errorf("%d account rows, want %d", rows, 2*workers*each)
 	}
 }
+
+// TestStorePrivateFiles: the database holds the change journal and every
+// audit, so it and its -wal/-shm files are readable by their owner only,
+// in a directory made 0700, whether Open creates the file or finds one a
+// careless umask or copy left open to others.
+func TestStorePrivateFiles(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// before prepares the database path.
+		before func(t *testing.T, path string)
+	}{
+		{"created", func(*testing.T, string) {}},
+		{"existing world-readable", func(t *testing.T, path string) {
+			s, err := Open(t.Context(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.SaveAudit(t.Context(), fullReport()); err != nil {
+				t.Fatal(err)
+			}
+			// Left open, so that its -wal and -shm files stay.
+			t.Cleanup(func() { s.Close() })
+			for _, p := range []string{path, path + "-wal", path + "-shm"} {
+				if err := os.Chmod(p, 0o666); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state", "rootguard", "rootguard.db")
+			tt.before(t, path)
+			s, err := Open(t.Context(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.SaveAudit(t.Context(), fullReport()); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []string{path, path + "-wal", path + "-shm"} {
+				st, err := os.Stat(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.Mode().Perm()&0o077 != 0 {
+					t.Errorf("%s: mode %v, want no group or other access", filepath.Base(p), st.Mode().Perm())
+				}
+			}
+			for _, d := range []string{filepath.Dir(path), filepath.Dir(filepath.Dir(path))} {
+				st, err := os.Stat(d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.Mode().Perm() != 0o700 {
+					t.Errorf("%s: mode %v, want 0700", d, st.Mode().Perm())
+				}
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
