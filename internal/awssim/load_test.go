@@ -62,6 +62,9 @@ func TestThrottling(t *testing.T) {
 			t.Fatalf("err = %v, want TooManyRequestsException", err)
 		}
 		wantStatus(t, err, http.StatusBadRequest)
+		if th := e.srv.Throttled(); th["sts:AssumeRoot"] != 1 || th["organizations:ListAccounts"] != 1 || th["sts:GetCallerIdentity"] != 0 {
+			t.Errorf("throttled = %v, want one AssumeRoot and one ListAccounts", th)
+		}
 	})
 	t.Run("standard retryer", func(t *testing.T) {
 		e := newEnv(t, nil, Options{RateLimits: map[string]float64{"sts:AssumeRoot": 5, "organizations:ListAccounts": 5}})
@@ -81,6 +84,9 @@ func TestThrottling(t *testing.T) {
 		counts := e.srv.Counts()
 		if counts["sts:AssumeRoot"] <= n || counts["organizations:ListAccounts"] <= n {
 			t.Errorf("counts %v: want retries beyond %d calls each", counts, n)
+		}
+		if th := e.srv.Throttled(); th["sts:AssumeRoot"] != counts["sts:AssumeRoot"]-n {
+			t.Errorf("throttled %v, counts %v: every retry was of a throttled call", th, counts)
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	mrand "math/rand/v2"
 	"net"
@@ -89,8 +90,9 @@ type Server struct {
 	buckets map[string]*bucket
 	faults  *mrand.Rand
 
-	countMu sync.Mutex
-	counts  map[string]int64
+	countMu   sync.Mutex
+	counts    map[string]int64
+	throttled map[string]int64
 }
 
 // scp is a policy of the scenario with its parsed document.
@@ -125,23 +127,24 @@ func New(sc *Scenario, opts Options) *Server {
 		panic(fmt.Sprintf("awssim: New: invalid scenario: %v", err))
 	}
 	s := &Server{
-		opts:     opts,
-		now:      opts.Now,
-		logger:   opts.Logger,
-		sc:       st,
-		accounts: map[string]*Account{},
-		parent:   map[string]string{},
-		ous:      map[string]*OU{},
-		children: map[string][]string{},
-		policies: map[string]*scp{},
-		attached: map[string][]string{},
-		sessions: map[string]*principal{},
-		reports:  map[string]*credentialReport{},
-		spare:    map[string][]MFADevice{},
-		findings: map[string]json.RawMessage{},
-		buckets:  map[string]*bucket{},
-		faults:   mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
-		counts:   map[string]int64{},
+		opts:      opts,
+		now:       opts.Now,
+		logger:    opts.Logger,
+		sc:        st,
+		accounts:  map[string]*Account{},
+		parent:    map[string]string{},
+		ous:       map[string]*OU{},
+		children:  map[string][]string{},
+		policies:  map[string]*scp{},
+		attached:  map[string][]string{},
+		sessions:  map[string]*principal{},
+		reports:   map[string]*credentialReport{},
+		spare:     map[string][]MFADevice{},
+		findings:  map[string]json.RawMessage{},
+		buckets:   map[string]*bucket{},
+		faults:    mrand.New(mrand.NewPCG(opts.Seed, opts.Seed^0x9e3779b97f4a7c15)),
+		counts:    map[string]int64{},
+		throttled: map[string]int64{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -211,6 +214,14 @@ func (s *Server) Counts() map[string]int64 {
 		c[k] = v
 	}
 	return c
+}
+
+// Throttled returns how many requests of each operation were answered
+// with a throttling error (a subset of [Server.Counts]).
+func (s *Server) Throttled() map[string]int64 {
+	s.countMu.Lock()
+	defer s.countMu.Unlock()
+	return maps.Clone(s.throttled)
 }
 
 // Start serves on addr, which must be a loopback address
@@ -515,6 +526,9 @@ func (s *Server) limit(key string, jsonProto bool) *apiError {
 			s.buckets[key] = b
 		}
 		if !b.take(now) {
+			s.countMu.Lock()
+			s.throttled[key]++
+			s.countMu.Unlock()
 			if jsonProto {
 				return errf(http.StatusBadRequest, "TooManyRequestsException", "Rate exceeded")
 			}

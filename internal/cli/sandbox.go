@@ -174,11 +174,18 @@ func runSandbox(ctx context.Context, o *sandboxOptions) error {
 		ops = append(ops, op)
 	}
 	sort.Strings(ops)
-	var parts []string
+	var all, parts []string
 	for _, op := range ops {
-		parts = append(parts, fmt.Sprintf("%s=%d", op, counts[op]))
+		all = append(all, fmt.Sprintf("%s=%d", op, counts[op]))
 	}
-	fmt.Fprintf(o.io.Err, "rootguard: sandbox stopped; requests: %s\n", strings.Join(parts, " "))
+	throttled := srv.Throttled()
+	parts = parts[:0]
+	for _, op := range ops {
+		if throttled[op] > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", op, throttled[op]))
+		}
+	}
+	fmt.Fprintf(o.io.Err, "rootguard: sandbox stopped; requests: %s; throttled: %s\n", strings.Join(all, " "), strings.Join(parts, " "))
 	return nil
 }
 
