@@ -18,16 +18,23 @@ import (
 // (AIMD), the way TCP finds the capacity of a path:
 //
 //   - Until the first throttle it starts slowly and grows fast: every call
-//     that goes through adds SlowStartGain calls per second to the pace,
-//     so the pace grows exponentially, and an API that never throttles is
-//     soon called as fast as the callers can go.
-//   - A throttle cuts the pace: by half in the slow start, by Decrease
-//     after it. Throttles come in bursts (every call in flight when the
-//     limit was hit is refused), so one cut is made per burst: the next
-//     throttle counts only after the calls in flight at the cut have had
-//     time to come back.
-//   - After the first throttle the pace grows additively, Increase calls
-//     per second every second, probing gently for the limit.
+//     that goes through adds 1/rtt calls per second to the pace (rtt the
+//     observed round trip), so the pace doubles every round trip, and an
+//     API that never throttles is soon called as fast as the callers can
+//     go, with no setting to raise.
+//   - A throttle cuts the pace to Decrease times the lower of the pace and
+//     the rate AWS was seen to accept: the successes of the last second
+//     (or since the first success, if that is more recent) or, while throttles keep coming, the successes since this throttling
+//     began (the token bucket is empty then, so they are its refill rate).
+//     Throttles come in bursts (every call in flight when the limit was
+//     hit is refused), so one cut is made per burst: the next throttle
+//     counts only after the calls in flight at the cut have had time to
+//     come back. Until enough successes are seen to measure a rate, a
+//     throttle halves the pace in the slow start and cuts it by Decrease
+//     after it.
+//   - After the first throttle the pace grows additively: Increase calls
+//     per second every second, or a tenth of the pace if that is more,
+//     probing gently for the limit.
 //   - However high the pace, no more calls are in flight than the pace
 //     times the observed round trip allows (plus one), so a slow answer
 //     never lets a queue of calls build up and hit AWS at once.
@@ -47,11 +54,18 @@ type Adaptive struct {
 	freed     chan struct{}
 	calls     int64
 	throttles int64
+	// Successes per tenth of a second over the last second (a ring
+	// starting at win[0]'s tenth), and those since throttling began.
+	win                        [10]int64
+	winAt                      time.Time // the start of the newest tenth
+	winHead                    int
+	episodeStart, lastThrottle time.Time
+	episodeOK                  int64
+	firstOK                    time.Time // the first success: a younger window is shorter
 
 	// Tuning; the defaults suit AWS's token-bucket throttles.
-	SlowStartGain float64 // calls/s added per success in the slow start (8)
-	Increase      float64 // calls/s added per second after it (5)
-	Decrease      float64 // factor applied on a throttle after it (0.85)
+	Increase float64 // calls/s added per second after the slow start (5, or a tenth of the pace)
+	Decrease float64 // factor applied on a throttle (0.85)
 }
 
 // NewAdaptive returns a limiter starting at initial calls per second,
@@ -64,7 +78,7 @@ func NewAdaptive(initial, min, max float64) *Adaptive {
 		min = 1
 	}
 	return &Adaptive{rate: initial, min: min, max: max, slowStart: true, rtt: 0.05, freed: make(chan struct{}),
-		SlowStartGain: 8, Increase: 5, Decrease: 0.85}
+		Increase: 5, Decrease: 0.85}
 }
 
 // Do makes one paced call: it waits for the pace and a free slot, runs
@@ -140,7 +154,9 @@ func (a *Adaptive) release(rtt time.Duration, err error) {
 	a.mu.Lock()
 	a.inflight--
 	if rtt > 0 {
-		a.rtt = 0.8*a.rtt + 0.2*rtt.Seconds()
+		// A call that waited out retries is not a round trip: a sample
+		// counts at most twice the round trip known so far.
+		a.rtt = 0.8*a.rtt + 0.2*math.Min(rtt.Seconds(), 2*a.rtt)
 	}
 	close(a.freed)
 	a.freed = make(chan struct{})
@@ -160,11 +176,29 @@ func (a *Adaptive) Throttled() {
 	a.throttles++
 	now := time.Now()
 	if now.Before(a.cutUntil) {
+		a.lastThrottle = now
 		return // the same burst
 	}
-	if a.slowStart {
-		a.rate /= 2
+	// The rate AWS accepts: since this throttling began if it goes on,
+	// else over the last second. A few successes measure nothing.
+	var ok int64
+	var over float64
+	if !a.lastThrottle.IsZero() && now.Sub(a.lastThrottle) < time.Second {
+		ok, over = a.episodeOK, now.Sub(a.episodeStart).Seconds()
 	} else {
+		a.episodeStart, a.episodeOK = now, 0
+		ok, over = a.windowOK(now), 1
+		if !a.firstOK.IsZero() {
+			over = math.Min(1, now.Sub(a.firstOK).Seconds())
+		}
+	}
+	a.lastThrottle = now
+	switch {
+	case ok >= 5 && over > 0:
+		a.rate = math.Min(a.rate, float64(ok)/over) * a.Decrease
+	case a.slowStart:
+		a.rate /= 2
+	default:
 		a.rate *= a.Decrease
 	}
 	a.slowStart = false
@@ -177,16 +211,48 @@ func (a *Adaptive) Throttled() {
 	a.cutUntil = now.Add(time.Duration(2 * a.rtt * float64(time.Second)))
 }
 
+// windowOK counts the successes of the last second (lock held), moving
+// the window to now.
+func (a *Adaptive) windowOK(now time.Time) int64 {
+	const tenth = 100 * time.Millisecond
+	if a.winAt.IsZero() {
+		a.winAt = now
+	}
+	for steps := 0; now.Sub(a.winAt) >= tenth; steps++ {
+		if steps >= len(a.win) {
+			a.win, a.winAt = [10]int64{}, now
+			break
+		}
+		a.winHead = (a.winHead + 1) % len(a.win)
+		a.win[a.winHead] = 0
+		a.winAt = a.winAt.Add(tenth)
+	}
+	var n int64
+	for _, c := range a.win {
+		n += c
+	}
+	return n
+}
+
 // Succeeded records a call that went through.
 func (a *Adaptive) Succeeded() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	now := time.Now()
+	if a.firstOK.IsZero() {
+		a.firstOK = now
+	}
+	a.windowOK(now)
+	a.win[a.winHead]++
+	a.episodeOK++
 	if a.slowStart {
-		a.rate += a.SlowStartGain
+		// Doubling every round trip: rate x rtt successes come back per
+		// round trip, each adding 1/rtt.
+		a.rate += 1 / a.rtt
 	} else {
-		// Increase per second: one success adds Increase/rate, and rate
+		// Increase per second: one success adds inc/rate, and rate
 		// successes come each second.
-		a.rate += a.Increase / a.rate
+		a.rate += math.Max(a.Increase, a.rate/10) / a.rate
 	}
 	if a.max > 0 {
 		a.rate = math.Min(a.max, a.rate)

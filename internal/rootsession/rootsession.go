@@ -72,8 +72,10 @@ type Options struct {
 	// Default: the configuration's Region.
 	Region string
 	// Rate is the initial pace of AssumeRoot calls per second (default
-	// 50); throttling slows it by a quarter, successes bring it back up to
-	// MaxRate (default Rate).
+	// 50). The pace then finds the rate AWS allows by itself (pace.Adaptive:
+	// fast growth until the first throttle, then additive increase and a
+	// multiplicative cut per throttle burst), never above MaxRate (default
+	// 0: no cap).
 	Rate, MaxRate float64
 	// MaxAttempts bounds the SDK's retries of throttling and server
 	// errors (default 10), MaxBackoff its wait between them (default 5 s).
@@ -110,9 +112,6 @@ func New(cfg aws.Config, opts Options) (*Opener, error) {
 	if opts.Rate <= 0 {
 		opts.Rate = 50
 	}
-	if opts.MaxRate <= 0 {
-		opts.MaxRate = opts.Rate
-	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 10
 	}
@@ -133,7 +132,7 @@ func New(cfg aws.Config, opts Options) (*Opener, error) {
 	// The STS client carries only AssumeRoot: its throttling paces the
 	// sessions while the SDK retries.
 	o.sts = sts.NewFromConfig(o.cfg, func(so *sts.Options) {
-		so.Retryer = &pace.ObservingRetryer{RetryerV2: standard(), Throttled: o.limiter.Throttled}
+		so.Retryer = &pace.ObservingRetryer{RetryerV2: standard(), Throttled: o.limiter.Throttled, Limiter: o.limiter}
 	})
 	return o, nil
 }
@@ -158,21 +157,26 @@ func (o *Opener) Region() string { return o.cfg.Region }
 // Rate is the current pace of AssumeRoot, in calls per second.
 func (o *Opener) Rate() float64 { return o.limiter.Rate() }
 
+// Stats counts the AssumeRoot calls made (first tries and paced retries)
+// and the throttling answers seen.
+func (o *Opener) Stats() pace.Stats { return o.limiter.Stats() }
+
 // Open opens a root session on a member account with a task policy. A
 // failure is an *Error carrying the request id of AWS's answer.
 func (o *Opener) Open(ctx context.Context, account string, task Task) (*Session, error) {
-	if err := o.limiter.Wait(ctx); err != nil {
-		return nil, &Error{Account: account, Task: task, Err: err}
-	}
-	out, err := o.sts.AssumeRoot(ctx, &sts.AssumeRootInput{
-		TargetPrincipal: aws.String(account),
-		TaskPolicyArn:   &ststypes.PolicyDescriptorType{Arn: aws.String(task.ARN())},
-		DurationSeconds: aws.Int32(int32(o.dur / time.Second)),
+	var out *sts.AssumeRootOutput
+	err := o.limiter.Do(ctx, func(ctx context.Context) error {
+		var err error
+		out, err = o.sts.AssumeRoot(ctx, &sts.AssumeRootInput{
+			TargetPrincipal: aws.String(account),
+			TaskPolicyArn:   &ststypes.PolicyDescriptorType{Arn: aws.String(task.ARN())},
+			DurationSeconds: aws.Int32(int32(o.dur / time.Second)),
+		})
+		return err
 	})
 	if err != nil {
 		return nil, &Error{Account: account, Task: task, RequestID: ErrRequestID(err), Err: err}
 	}
-	o.limiter.Succeeded()
 	reqID, _ := awsmiddleware.GetRequestIDMetadata(out.ResultMetadata)
 	cr := out.Credentials
 	if cr == nil || cr.AccessKeyId == nil || cr.SecretAccessKey == nil {
