@@ -1,11 +1,16 @@
 package audit
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -324,4 +329,55 @@ func controlDetail(cs []Control, id string) string {
 		}
 	}
 	return ""
+}
+
+// TestAuditStartsDuringDiscovery: accounts are read as soon as discovery
+// lists them, not after the whole OU tree is walked. Every list of
+// accounts after the root's is held until the simulator has seen the
+// audit read an account (an AssumeRoot or the management account's
+// GetAccountSummary); an audit that waits for the whole tree first never
+// gets there, and the hold gives up after a while and says so.
+func TestAuditStartsDuringDiscovery(t *testing.T) {
+	srv := awssim.New(exampleScenario(t), awssim.Options{})
+	var (
+		mu        sync.Mutex
+		lists     int
+		started   = make(chan struct{})
+		startOnce sync.Once
+		gaveUp    atomic.Bool
+	)
+	giveUp := time.AfterFunc(10*time.Second, func() { gaveUp.Store(true); startOnce.Do(func() { close(started) }) })
+	defer giveUp.Stop()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		target := r.Header.Get("X-Amz-Target")
+		switch {
+		case strings.HasSuffix(target, ".ListAccountsForParent"):
+			mu.Lock()
+			lists++
+			hold := lists > 1
+			mu.Unlock()
+			if hold {
+				<-started
+			}
+		case strings.Contains(string(body), "Action=AssumeRoot"), strings.Contains(string(body), "Action=GetAccountSummary"):
+			startOnce.Do(func() { close(started) })
+		}
+		srv.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	akid, secret := srv.ManagementCredentials()
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(akid, secret, ""),
+		BaseEndpoint: aws.String(hs.URL)}
+	rep := runAudit(t, cfg, Options{Workers: 4})
+	if gaveUp.Load() {
+		t.Error("no account was read before the whole OU tree was listed")
+	}
+	if lists < 2 {
+		t.Fatalf("%d lists of accounts: the scenario needs OUs below the root", lists)
+	}
+	if len(rep.Accounts) != 8 || rep.Summary.Audited == 0 {
+		t.Errorf("%d accounts, %d audited", len(rep.Accounts), rep.Summary.Audited)
+	}
 }

@@ -8,9 +8,18 @@ import (
 )
 
 // discover reads the organization once (internal/org): its setup, the OU
-// tree, every account and the root-deny SCPs.
-func discover(ctx context.Context, c org.Clients) (*org.Organization, OrgInfo, []*Account, error) {
-	o, err := org.Read(ctx, c, org.All)
+// tree, every account and the root-deny SCPs. Each account is handed to
+// found as soon as it is listed; the accounts returned are the same
+// values, sorted by id.
+func discover(ctx context.Context, c org.Clients, found func(*Account)) (*org.Organization, OrgInfo, []*Account, error) {
+	byID := map[string]*Account{}
+	o, err := org.ReadEach(ctx, c, org.All, func(oa *org.Account, management bool) {
+		a := &Account{ID: oa.ID, Name: oa.Name, Email: oa.Email, OUPath: oa.OUPath, State: oa.State, Management: management}
+		byID[a.ID] = a
+		if found != nil {
+			found(a)
+		}
+	})
 	if err != nil {
 		return nil, OrgInfo{}, nil, err
 	}
@@ -21,8 +30,7 @@ func discover(ctx context.Context, c org.Clients) (*org.Organization, OrgInfo, [
 	}
 	accounts := make([]*Account, 0, len(o.Accounts))
 	for _, a := range o.Accounts {
-		accounts = append(accounts, &Account{ID: a.ID, Name: a.Name, Email: a.Email, OUPath: a.OUPath,
-			State: a.State, Management: a.ID == o.ManagementAccountID})
+		accounts = append(accounts, byID[a.ID])
 	}
 	return o, info, accounts, nil
 }

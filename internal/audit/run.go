@@ -30,8 +30,8 @@ type Options struct {
 	// without centralized root access).
 	RoleName string
 	// AssumeRootRate is the initial pace of sts:AssumeRoot calls per
-	// second (default 50); it adapts to throttling, up to MaxAssumeRootRate
-	// (default twice the initial rate).
+	// second (default 50); the pace then finds the rate AWS allows
+	// (pace.Adaptive), up to MaxAssumeRootRate (default 0: no cap).
 	AssumeRootRate    float64
 	MaxAssumeRootRate float64
 	// MaxAttempts bounds the SDK's retries of throttling and server errors
@@ -66,9 +66,6 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Report, error) {
 	if opts.AssumeRootRate <= 0 {
 		opts.AssumeRootRate = 50
 	}
-	if opts.MaxAssumeRootRate <= 0 {
-		opts.MaxAssumeRootRate = 2 * opts.AssumeRootRate
-	}
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = 10
 	}
@@ -98,8 +95,31 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Report, error) {
 	}
 
 	rep := &Report{StartedAt: opts.Now().UTC()}
-	tree, info, accounts, err := discover(ctx, org.Clients{Org: r.org, IAM: r.iam, STS: r.sts})
+	region := opts.Region
+	if region == "" {
+		region = cfg.Region
+	}
+
+	// Each account is read as soon as discovery lists it: the workers
+	// take accounts from a queue the tree walk fills.
+	q := &queue{more: make(chan struct{}, 1)}
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for range opts.Workers {
+		wg.Go(func() {
+			for a := q.next(ctx); a != nil; a = q.next(ctx) {
+				r.auditAccount(ctx, a)
+				n := done.Add(1)
+				if opts.Progress != nil {
+					opts.Progress(int(n), q.seen())
+				}
+			}
+		})
+	}
+	tree, info, accounts, err := discover(ctx, org.Clients{Org: r.org, IAM: r.iam, STS: r.sts}, q.push)
+	q.close()
 	if err != nil {
+		wg.Wait()
 		return nil, fmt.Errorf("audit: %w", err)
 	}
 	rep.Organization = info
@@ -108,51 +128,113 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Report, error) {
 	r.opts.Logger.Info("discovered organization", "org", info.ID, "accounts", len(accounts))
 
 	// SCPs exist only in organizations with all features; the
-	// management account is never restricted by them.
-	var chains *org.SCPChains
+	// management account is never restricted by them. Each account's
+	// chain is read (one list per account, the OUs' once) while the
+	// sessions go on.
 	if info.FeatureSet == "ALL" {
-		chains = tree.SCPChains(r.org)
-	}
-	region := opts.Region
-	if region == "" {
-		region = cfg.Region
-	}
-
-	jobs := make(chan *Account)
-	var done atomic.Int64
-	var wg sync.WaitGroup
-	for range min(opts.Workers, max(1, len(accounts))) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for a := range jobs {
-				a.RootDenySCPs = tree.RootDenySCPs(tree.Chain(a.ID)...)
-				if chains != nil && !a.Management && (a.State == "" || a.State == "ACTIVE") {
+		chains := tree.SCPChains(r.org)
+		next := make(chan *Account)
+		var scpWG sync.WaitGroup
+		for range min(8, opts.Workers) {
+			scpWG.Go(func() {
+				for a := range next {
 					checkSessions(ctx, chains, info.ID, region, a)
 				}
-				r.auditAccount(ctx, a)
-				a.Controls = Evaluate(a, opts.Now())
-				n := done.Add(1)
-				if opts.Progress != nil {
-					opts.Progress(int(n), len(accounts))
-				}
-			}
-		}()
-	}
-	for _, a := range accounts {
-		select {
-		case jobs <- a:
-		case <-ctx.Done():
+			})
 		}
+		for _, a := range accounts {
+			if !a.Management && (a.State == "" || a.State == "ACTIVE") && ctx.Err() == nil {
+				next <- a
+			}
+		}
+		close(next)
+		scpWG.Wait()
 	}
-	close(jobs)
 	wg.Wait()
+	for _, a := range accounts {
+		a.RootDenySCPs = tree.RootDenySCPs(tree.Chain(a.ID)...)
+		if b, ok := blocked(a, rootsession.Audit); ok && a.Error != "" && a.Method == MethodAssumeRoot {
+			a.Error += fmt.Sprintf(" (this is why: the account's SCPs refuse the audit's root session, %s: %s; see %s)", b.Action, b.Reason, CtlSCPRootSessions)
+		}
+		a.Controls = Evaluate(a, opts.Now())
+	}
+	if r.sessions != nil {
+		st := r.sessions.Stats()
+		r.opts.Logger.Info("root sessions opened", "assume_root_calls", st.Calls, "throttled", st.Throttled, "final_rate", r.sessions.Rate())
+	}
 	rep.FinishedAt = opts.Now().UTC()
 	rep.Summary = summarize(rep)
 	if ctx.Err() != nil {
 		return rep, fmt.Errorf("audit: %w", ctx.Err())
 	}
 	return rep, nil
+}
+
+// queue hands accounts from discovery to the workers as they are found.
+type queue struct {
+	mu      sync.Mutex
+	pending []*Account
+	n       int
+	closed  bool
+	more    chan struct{} // a token: something was pushed or the queue closed
+}
+
+func (q *queue) push(a *Account) {
+	q.mu.Lock()
+	q.pending = append(q.pending, a)
+	q.n++
+	q.mu.Unlock()
+	q.wake()
+}
+
+func (q *queue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.wake()
+}
+
+func (q *queue) wake() {
+	select {
+	case q.more <- struct{}{}:
+	default:
+	}
+}
+
+// next returns the next account, waiting for discovery; nil once the
+// queue is closed and empty (or ctx ended).
+func (q *queue) next(ctx context.Context) *Account {
+	for {
+		q.mu.Lock()
+		if len(q.pending) > 0 {
+			a := q.pending[0]
+			q.pending = q.pending[1:]
+			more := len(q.pending) > 0 || q.closed
+			q.mu.Unlock()
+			if more {
+				q.wake() // pass the token on to the next waiting worker
+			}
+			return a
+		}
+		closed := q.closed
+		q.mu.Unlock()
+		if closed {
+			q.wake()
+			return nil
+		}
+		select {
+		case <-q.more:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// seen is how many accounts discovery has found so far.
+func (q *queue) seen() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.n
 }
 
 // auditAccount reads one account's root user. Errors become the account's.
@@ -187,9 +269,6 @@ func (r *runner) auditAccount(ctx context.Context, a *Account) {
 	}
 	if err != nil {
 		a.Error = fmt.Sprintf("account %s: %v", a.ID, err)
-		if b, ok := blocked(a, rootsession.Audit); ok && a.Method == MethodAssumeRoot {
-			a.Error += fmt.Sprintf(" (this is why: the account's SCPs refuse the audit's root session, %s: %s; see %s)", b.Action, b.Reason, CtlSCPRootSessions)
-		}
 		log.Debug("account not audited", "error", err)
 		return
 	}

@@ -73,11 +73,23 @@ const (
 )
 
 // Read reads the organization once: DescribeOrganization, the OU tree
-// (the children of one level's OUs listed in parallel: a large
-// organization has more pages than levels), and the parts asked for. A
-// setup or SCP read that fails is recorded in Problems; the tree and
-// accounts must be read.
+// (every OU's children listed as soon as the OU is known, eight lists at
+// a time), and the parts asked for. A setup or SCP read that fails is
+// recorded in Problems; the tree and accounts must be read.
 func Read(ctx context.Context, c Clients, parts Part) (*Organization, error) {
+	return ReadEach(ctx, c, parts, nil)
+}
+
+// Found is called with each account as soon as it is listed (with
+// management set for the organization's management account), before the
+// rest of the organization is read: a command can start on an account
+// while the tree is still being walked. It is called from one goroutine
+// at a time and must not block.
+type Found func(a *Account, management bool)
+
+// ReadEach is Read that hands each account to found as soon as it is
+// listed (when parts include Accounts).
+func ReadEach(ctx context.Context, c Clients, parts Part, found Found) (*Organization, error) {
 	d, err := c.Org.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
 	if err != nil {
 		return nil, fmt.Errorf("org: describe organization: %w", err)
@@ -86,21 +98,38 @@ func Read(ctx context.Context, c Clients, parts Part) (*Organization, error) {
 		ID: aws.ToString(d.Organization.Id), ManagementAccountID: aws.ToString(d.Organization.MasterAccountId),
 		FeatureSet: string(d.Organization.FeatureSet), OUs: map[string]*OU{}, byID: map[string]*Account{},
 	}
-	if err := o.readTree(ctx, c.Org, parts&Accounts != 0); err != nil {
+	// The setup and the SCPs do not depend on the tree: read them
+	// meanwhile.
+	var side sync.WaitGroup
+	var setupProblems, scpProblems []string
+	if parts&Setup != 0 {
+		side.Go(func() { setupProblems = o.readSetup(ctx, c) })
+	}
+	var targets map[string][]RootDenySCP
+	if parts&SCPs != 0 {
+		side.Go(func() {
+			var err error
+			if targets, err = readSCPs(ctx, c.Org); err != nil {
+				scpProblems = append(scpProblems, err.Error())
+			}
+		})
+	}
+	err = o.readTree(ctx, c.Org, parts&Accounts != 0, found)
+	side.Wait()
+	if err != nil {
 		return nil, err
 	}
-	if parts&Setup != 0 {
-		o.readSetup(ctx, c)
-	}
-	if parts&SCPs != 0 {
-		if err := o.ReadSCPs(ctx, c.Org); err != nil {
-			o.Problems = append(o.Problems, err.Error())
-		}
+	o.Problems = append(setupProblems, scpProblems...)
+	if targets != nil {
+		o.scpTargets, o.scpsRead = targets, true
 	}
 	return o, nil
 }
 
-func (o *Organization) readTree(ctx context.Context, c *organizations.Client, accounts bool) error {
+// readTree walks the OU tree: each OU's children are listed as soon as
+// the OU is known (a large organization is wide, not deep), at most
+// eight lists at a time.
+func (o *Organization) readTree(ctx context.Context, c *organizations.Client, accounts bool, found Found) error {
 	roots, err := c.ListRoots(ctx, &organizations.ListRootsInput{})
 	if err != nil {
 		return fmt.Errorf("org: list roots: %w", err)
@@ -111,36 +140,57 @@ func (o *Organization) readTree(ctx context.Context, c *organizations.Client, ac
 	o.RootID = aws.ToString(roots.Roots[0].Id)
 	root := &OU{ID: o.RootID, Name: "Root", Path: "Root"}
 	o.OUs[root.ID] = root
-	level := []*OU{root}
-	for len(level) > 0 {
-		children := make([]children, len(level))
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, 8)
-		for i, n := range level {
-			wg.Go(func() {
-				sem <- struct{}{}
-				defer func() { <-sem }()
-				children[i] = listChildren(ctx, c, n, accounts)
-			})
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	sem := make(chan struct{}, 8)
+	var visit func(n *OU)
+	visit = func(n *OU) {
+		defer wg.Done()
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			return
 		}
-		wg.Wait()
-		var next []*OU
-		for _, ch := range children {
-			if ch.err != nil {
-				return ch.err
+		ch := listChildren(ctx, c, n, accounts)
+		<-sem
+		mu.Lock()
+		defer mu.Unlock()
+		if ch.err != nil {
+			if firstErr == nil {
+				firstErr = ch.err
+				cancel()
 			}
-			for _, ou := range ch.ous {
-				o.OUs[ou.ID] = ou
-			}
-			next = append(next, ch.ous...)
-			for _, a := range ch.accounts {
-				a.Ancestors = o.Chain(a.Parent)
-				slices.Reverse(a.Ancestors)
-				o.Accounts = append(o.Accounts, a)
-				o.byID[a.ID] = a
+			return
+		}
+		for _, ou := range ch.ous {
+			o.OUs[ou.ID] = ou
+			wg.Add(1)
+			go visit(ou)
+		}
+		for _, a := range ch.accounts {
+			a.Ancestors = o.Chain(a.Parent)
+			slices.Reverse(a.Ancestors)
+			o.Accounts = append(o.Accounts, a)
+			o.byID[a.ID] = a
+			if found != nil {
+				found(a, a.ID == o.ManagementAccountID)
 			}
 		}
-		level = next
+	}
+	wg.Add(1)
+	go visit(root)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("org: list the OU tree: %w", err)
 	}
 	slices.SortFunc(o.Accounts, func(a, b *Account) int { return strings.Compare(a.ID, b.ID) })
 	return nil
@@ -193,14 +243,14 @@ func accountState(a orgtypes.Account) string {
 	return string(a.Status)
 }
 
-// readSetup reads the root-access setup, recording what fails.
-func (o *Organization) readSetup(ctx context.Context, c Clients) {
+// readSetup reads the root-access setup and returns what failed.
+func (o *Organization) readSetup(ctx context.Context, c Clients) (problems []string) {
 	accessRead := true
 	access := organizations.NewListAWSServiceAccessForOrganizationPaginator(c.Org, &organizations.ListAWSServiceAccessForOrganizationInput{})
 	for access.HasMorePages() {
 		page, err := access.NextPage(ctx)
 		if err != nil {
-			o.Problems = append(o.Problems, fmt.Sprintf("list trusted access: %v", err))
+			problems = append(problems, fmt.Sprintf("list trusted access: %v", err))
 			accessRead = false
 			break
 		}
@@ -214,7 +264,7 @@ func (o *Organization) readSetup(ctx context.Context, c Clients) {
 	for admins.HasMorePages() {
 		page, err := admins.NextPage(ctx)
 		if err != nil {
-			o.Problems = append(o.Problems, fmt.Sprintf("list delegated administrators: %v", err))
+			problems = append(problems, fmt.Sprintf("list delegated administrators: %v", err))
 			break
 		}
 		for _, a := range page.DelegatedAdministrators {
@@ -222,15 +272,16 @@ func (o *Organization) readSetup(ctx context.Context, c Clients) {
 		}
 	}
 	if !o.IAMTrustedAccess && accessRead {
-		return // the features need trusted access for IAM: none is on
+		return problems // the features need trusted access for IAM: none is on
 	}
 	if f, err := c.IAM.ListOrganizationsFeatures(ctx, &iam.ListOrganizationsFeaturesInput{}); err != nil {
-		o.Problems = append(o.Problems, fmt.Sprintf("list organizations features: %v", err))
+		problems = append(problems, fmt.Sprintf("list organizations features: %v", err))
 	} else {
 		for _, e := range f.EnabledFeatures {
 			o.EnabledFeatures = append(o.EnabledFeatures, string(e))
 		}
 	}
+	return problems
 }
 
 // ReadSCPs (re)reads the service control policies that deny the root user
@@ -238,22 +289,32 @@ func (o *Organization) readSetup(ctx context.Context, c Clients) {
 // count. Read calls it for SCPs; call it again to see an account created
 // since.
 func (o *Organization) ReadSCPs(ctx context.Context, c *organizations.Client) error {
+	targets, err := readSCPs(ctx, c)
+	if err != nil {
+		return err
+	}
+	o.scpTargets, o.scpsRead = targets, true
+	return nil
+}
+
+// readSCPs reads the root-deny SCPs by the target they are attached to.
+func readSCPs(ctx context.Context, c *organizations.Client) (map[string][]RootDenySCP, error) {
 	targets := map[string][]RootDenySCP{}
 	pols := organizations.NewListPoliciesPaginator(c, &organizations.ListPoliciesInput{Filter: orgtypes.PolicyTypeServiceControlPolicy})
 	for pols.HasMorePages() {
 		page, err := pols.NextPage(ctx)
 		if err != nil {
-			return fmt.Errorf("list SCPs: %w", err)
+			return nil, fmt.Errorf("list SCPs: %w", err)
 		}
 		for _, p := range page.Policies {
 			id := aws.ToString(p.Id)
 			d, err := c.DescribePolicy(ctx, &organizations.DescribePolicyInput{PolicyId: aws.String(id)})
 			if err != nil {
-				return fmt.Errorf("describe SCP %s: %w", id, err)
+				return nil, fmt.Errorf("describe SCP %s: %w", id, err)
 			}
 			denies, exempts, err := AnalyzeSCP(aws.ToString(d.Policy.Content))
 			if err != nil {
-				return fmt.Errorf("SCP %s: %w", id, err)
+				return nil, fmt.Errorf("SCP %s: %w", id, err)
 			}
 			if !denies {
 				continue
@@ -262,7 +323,7 @@ func (o *Organization) ReadSCPs(ctx context.Context, c *organizations.Client) er
 			for tp.HasMorePages() {
 				page, err := tp.NextPage(ctx)
 				if err != nil {
-					return fmt.Errorf("list targets of SCP %s: %w", id, err)
+					return nil, fmt.Errorf("list targets of SCP %s: %w", id, err)
 				}
 				for _, tg := range page.Targets {
 					tid := aws.ToString(tg.TargetId)
@@ -271,8 +332,7 @@ func (o *Organization) ReadSCPs(ctx context.Context, c *organizations.Client) er
 			}
 		}
 	}
-	o.scpTargets, o.scpsRead = targets, true
-	return nil
+	return targets, nil
 }
 
 // Account returns an account by id, or nil.

@@ -62,3 +62,37 @@ func TestRead(t *testing.T) {
 		t.Errorf("tree only: %d accounts, SCPs read %v, %d OUs", len(tree.Accounts), tree.SCPsRead(), len(tree.OUs))
 	}
 }
+
+// TestReadEach: every account is handed on once, as it is listed, with
+// its place in the tree known and the management account marked; the
+// organization read at the end has them all.
+func TestReadEach(t *testing.T) {
+	found := map[string]*Account{}
+	var management []string
+	o, err := ReadEach(t.Context(), NewClients(start(t, scenario(t))), All, func(a *Account, mgmt bool) {
+		if found[a.ID] != nil {
+			t.Errorf("account %s found twice", a.ID)
+		}
+		found[a.ID] = a
+		if mgmt {
+			management = append(management, a.ID)
+		}
+		if len(a.Ancestors) == 0 || a.Ancestors[0] != "r-ex12" || a.Ancestors[len(a.Ancestors)-1] != a.Parent {
+			t.Errorf("account %s found with ancestors %v (parent %s)", a.ID, a.Ancestors, a.Parent)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != len(o.Accounts) || len(found) != 8 || !slices.Equal(management, []string{"111111111111"}) {
+		t.Errorf("found %d accounts of %d, management %v", len(found), len(o.Accounts), management)
+	}
+	for _, a := range o.Accounts {
+		if found[a.ID] != a {
+			t.Errorf("account %s not handed on", a.ID)
+		}
+	}
+	if !o.SCPsRead() || !o.IAMTrustedAccess {
+		t.Error("the SCPs and setup, read beside the tree, are missing")
+	}
+}
