@@ -278,6 +278,23 @@ func TestCorpus(t *testing.T) {
 	if alerted == 0 {
 		t.Error("no alert published")
 	}
+
+	// A payload the function cannot read fails the invocation, so Lambda
+	// retries it and dead-letters it (the queue alarms) instead of taking
+	// it as handled: a detail of the wrong type, a detail that is not an
+	// object, an unknown command; and JSON cut short, which the runtime
+	// itself refuses before the handler.
+	for _, tt := range []struct{ raw, want string }{
+		{`{"version":"0","id":"typed","source":"aws.signin","detail":{"eventID":"e-1","userIdentity":"Root","eventName":"ConsoleLogin"}}`, "unreadable payload: event typed: decode record"},
+		{`{"version":"0","id":"str","source":"aws.signin","detail":"{}"}`, "unreadable payload: event str: alert: not a CloudTrail or GuardDuty event"},
+		{`{"rootguard":"reboot"}`, `unreadable payload: unknown rootguard command \"reboot\"`},
+		{`{"version":"0","id":"cut","source":"aws.signin","detail":{"userIdentity":{"type":"Root"`, "unexpected EOF"},
+	} {
+		_, inv := e.invoke(t, []byte(tt.raw))
+		if !inv.FunctionError || !strings.Contains(string(inv.Body), tt.want) {
+			t.Errorf("%.40s: %d %s, want a function error saying %s", tt.raw, inv.Status, inv.Body, tt.want)
+		}
+	}
 }
 
 func one(t *testing.T, what string, msgs []testenv.Message) testenv.Message {

@@ -81,7 +81,7 @@ const (
 	Alerted    Outcome = "alerted"    // published on its own
 	Summarised Outcome = "summarised" // kept for its session's summary
 	Duplicate  Outcome = "duplicate"  // delivered before: nothing sent
-	Dropped    Outcome = "dropped"    // not root activity, or unreadable: nothing sent
+	Dropped    Outcome = "dropped"    // read, and not root activity: nothing sent
 	Flushed    Outcome = "flushed"    // the scheduled flush ran
 )
 
@@ -144,12 +144,20 @@ func (h *Handler) leaseUntil(ctx context.Context, now time.Time) time.Time {
 	return now.Add(defaultLease)
 }
 
+// ErrUnreadable is the error of a payload the function cannot read: not
+// JSON, not an EventBridge event, a detail that is not a CloudTrail record
+// or GuardDuty finding the rules can decode, an unknown rootguard command.
+// Such a payload may be root activity no one would see, so it fails the
+// invocation: Lambda retries it and then sends it to the dead-letter
+// queue, whose alarm tells someone.
+var ErrUnreadable = errors.New("alert: unreadable payload")
+
 // Handle handles one EventBridge event. It returns an error — failing
 // the invocation, so that it is retried and, after the retries, sent to
-// the function's dead-letter destination — whenever DynamoDB or SNS
-// failed, so an alert is never lost. An event that is not root activity,
-// or that the rules cannot read, is dropped, logged and counted, without
-// error: retrying would not change it.
+// the function's dead-letter destination, whose depth alarms — whenever
+// DynamoDB or SNS failed, so an alert is never lost, and for a payload it
+// cannot read (ErrUnreadable), so none is hidden. An event that was read
+// and is not root activity is dropped, logged and counted, without error.
 //
 // Order of work for a root-activity event, and why:
 //
@@ -183,11 +191,11 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (*Result,
 func (h *Handler) handle(ctx context.Context, payload json.RawMessage) (*Result, error) {
 	ev, err := decodeEvent(payload)
 	if err != nil {
-		return h.drop(ctx, &Result{}, fmt.Sprintf("not an EventBridge event: %v", err)), nil
+		return &Result{}, fmt.Errorf("%w: not an EventBridge event: %v", ErrUnreadable, err)
 	}
 	if ev.Rootguard != "" {
 		if ev.Rootguard != FlushCommand {
-			return h.drop(ctx, &Result{}, fmt.Sprintf("unknown rootguard command %q", ev.Rootguard)), nil
+			return &Result{}, fmt.Errorf("%w: unknown rootguard command %q", ErrUnreadable, ev.Rootguard)
 		}
 		n, err := h.Flush(ctx)
 		h.counts.summaries.Add(int64(n))
@@ -200,7 +208,7 @@ func (h *Handler) handle(ctx context.Context, payload json.RawMessage) (*Result,
 	}
 	switch {
 	case err != nil && !ok:
-		return h.drop(ctx, res, err.Error()), nil
+		return res, fmt.Errorf("%w: event %s: %v", ErrUnreadable, res.EventID, err)
 	case !ok:
 		return h.drop(ctx, res, "not root activity"), nil
 	case err != nil:

@@ -287,28 +287,59 @@ func TestDynamoDBFailure(t *testing.T) {
 	}
 }
 
-// TestDropped: events that are not root activity, or not events, are
+// TestDropped: events that were read and are not root activity are
 // dropped and counted, without error (a retry would not change them).
 func TestDropped(t *testing.T) {
 	e := newEnv(t, nil)
 	for _, raw := range [][]byte{
 		event(t, "iamuser_runinstances"),
 		[]byte(`{"version":"0","id":"x","detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","detail":{"state":"running"}}`),
-		[]byte(`not json`),
-		[]byte(`{"rootguard":"reboot"}`),
 	} {
 		res, err := e.h.Handle(t.Context(), raw)
 		if err != nil || res.Outcome != alert.Dropped || res.Reason == "" {
 			t.Errorf("%.40s: %+v, %v", raw, res, err)
 		}
 	}
-	if c := e.h.Counts(); c.Dropped != 4 || c.Events != 4 {
+	if c := e.h.Counts(); c.Dropped != 2 || c.Events != 2 || c.Failed != 0 {
 		t.Errorf("counts %+v", c)
 	}
 	if main, _ := e.messages(); len(main) != 0 {
 		t.Errorf("%d messages", len(main))
 	}
-	wantContains(t, "logs", e.logs.String(), `"reason":"not root activity"`, `"dropped":4`)
+	wantContains(t, "logs", e.logs.String(), `"reason":"not root activity"`, `"dropped":2`)
+}
+
+// TestUnreadable: a payload the function cannot read may be root activity
+// no one would otherwise see, so it fails the invocation (ErrUnreadable):
+// Lambda retries it, then dead-letters it, and the queue's alarm fires.
+// Before, each of these was dropped as a success.
+func TestUnreadable(t *testing.T) {
+	for _, tt := range []struct {
+		name, raw, want string
+	}{
+		{"not JSON", `not json`, "not an EventBridge event"},
+		{"cut short", `{"version":"0","id":"x","source":"aws.signin","detail":{"userIdentity":{"type":"Root"`, "not an EventBridge event"},
+		{"unknown command", `{"rootguard":"reboot"}`, `unknown rootguard command "reboot"`},
+		{"detail not an object", `{"version":"0","id":"x","source":"aws.signin","detail":"{\"userIdentity\":{\"type\":\"Root\"}}"}`, "detail is not an object"},
+		{"no detail", `{"version":"0","id":"x","source":"aws.signin"}`, "detail is not an object"},
+		{"identity of the wrong type", `{"version":"0","id":"x","source":"aws.signin","detail":{"eventID":"e-1","userIdentity":"Root","eventName":"ConsoleLogin"}}`, "event x: decode record"},
+		{"GuardDuty finding of the wrong type", `{"version":"0","id":"g","source":"aws.guardduty","detail-type":"GuardDuty Finding","detail":{"type":["Policy:IAMUser/RootCredentialUsage"]}}`, "decode finding"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			_, err := e.h.Handle(t.Context(), []byte(tt.raw))
+			if !errors.Is(err, alert.ErrUnreadable) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want ErrUnreadable saying %q", err, tt.want)
+			}
+			if c := e.h.Counts(); c.Failed != 1 || c.Dropped != 0 {
+				t.Errorf("counts %+v, want one failed, none dropped", c)
+			}
+			if main, _ := e.messages(); len(main) != 0 {
+				t.Errorf("%d messages", len(main))
+			}
+			wantContains(t, "logs", e.logs.String(), "it will be retried")
+		})
+	}
 }
 
 // TestLanguage: LANGUAGE=ja writes the alert in Japanese.

@@ -463,3 +463,39 @@ func TestForwarderAlarms(t *testing.T) {
 		}
 	}
 }
+
+// TestAlertFunctionFailuresAlarm: an invocation the alert function fails
+// (AWS down, or a payload it cannot read: alert.ErrUnreadable) is retried
+// by Lambda, then sent to the dead-letter queue, and both the function's
+// Errors and the queue's depth alarm on the alert topic (or AlarmTopicArn).
+// "By default, Lambda retries an asynchronous invocation twice if the
+// function returns an error. ... You can configure separate destinations
+// for successful invocations (on-success) and events that fail all
+// processing attempts (on-failure)." (Lambda API Reference,
+// PutFunctionEventInvokeConfig)
+func TestAlertFunctionFailuresAlarm(t *testing.T) {
+	res := resources(rendered(t)[AuditTemplate])
+	cfg := mustJSON(t, properties(res["FunctionEventInvokeConfig"]))
+	for _, want := range []string{`"FunctionName":{"Ref":"Function"}`, `"MaximumRetryAttempts":2`,
+		`"OnFailure":{"Destination":{"Fn::GetAtt":["DeadLetterQueue","Arn"]}}`} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("FunctionEventInvokeConfig %s lacks %s", cfg, want)
+		}
+	}
+	actions := `"AlarmActions":[{"Fn::If":["HasAlarmTopic",{"Ref":"AlarmTopicArn"},{"Ref":"AlertTopic"}]}]`
+	for id, want := range map[string][]string{
+		"FunctionErrorsAlarm":  {`"Namespace":"AWS/Lambda"`, `"MetricName":"Errors"`, `"Value":{"Ref":"Function"}`, `"Threshold":1`, actions},
+		"DeadLetterQueueAlarm": {`"Namespace":"AWS/SQS"`, `"MetricName":"ApproximateNumberOfMessagesVisible"`, `"Value":{"Fn::GetAtt":["DeadLetterQueue","QueueName"]}`, `"Threshold":1`, actions},
+	} {
+		a := mustJSON(t, properties(res[id]))
+		for _, w := range want {
+			if !strings.Contains(a, w) {
+				t.Errorf("%s %s lacks %s", id, a, w)
+			}
+		}
+	}
+	policy := mustJSON(t, properties(res["FunctionPolicy"]))
+	if !strings.Contains(policy, `"Action":["sqs:SendMessage"],"Effect":"Allow","Resource":{"Fn::GetAtt":["DeadLetterQueue","Arn"]}`) {
+		t.Errorf("the function's role cannot send to the dead-letter queue: %s", policy)
+	}
+}
