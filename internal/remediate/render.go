@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/rootguard/rootguard/internal/escape"
 	"github.com/rootguard/rootguard/internal/store"
 )
 
@@ -69,6 +70,9 @@ func timeString(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
+// write renders rows in format. Names and errors come from the
+// organization and AWS: in tables control characters are escaped, in CSV
+// formula prefixes are neutralised too (see package escape).
 func write(w io.Writer, format string, pretty bool, head []string, n int, row func(int) []string, obj func(int) any) error {
 	switch format {
 	case FormatJSON:
@@ -90,7 +94,11 @@ func write(w io.Writer, format string, pretty bool, head []string, n int, row fu
 			return err
 		}
 		for i := range n {
-			if err := cw.Write(row(i)); err != nil {
+			r := row(i)
+			for j := range r {
+				r[j] = escape.Cell(escape.Control(r[j]))
+			}
+			if err := cw.Write(r); err != nil {
 				return err
 			}
 		}
@@ -100,13 +108,12 @@ func write(w io.Writer, format string, pretty bool, head []string, n int, row fu
 	default:
 		return fmt.Errorf("remediate: unknown output format %q", format)
 	}
-	clean := strings.NewReplacer("\t", " ", "\n", " ")
 	if !pretty {
 		fmt.Fprintln(w, strings.Join(head, "\t"))
 		for i := range n {
 			r := row(i)
 			for j := range r {
-				r[j] = clean.Replace(r[j])
+				r[j] = escape.Control(r[j])
 			}
 			if _, err := fmt.Fprintln(w, strings.Join(r, "\t")); err != nil {
 				return err
@@ -119,7 +126,7 @@ func write(w io.Writer, format string, pretty bool, head []string, n int, row fu
 	for i := range n {
 		r := row(i)
 		for j := range r {
-			r[j] = clean.Replace(r[j])
+			r[j] = escape.Control(r[j])
 		}
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
