@@ -109,6 +109,20 @@
 //     services for us-east-1; awssim, reached through AWS_ENDPOINT_URL,
 //     sees the client's Region and corrects it). Settle: an SCP denying
 //     iam:* outside eu-west-1, then iam get-user from an eu-west-1 client.
+//   - Error codes and statuses are held to the SDK's model by
+//     conformance_test.go (every operation awssim serves, every error it
+//     answered during the tests, every code and reason in the source).
+//     Codes the model does not carry come from AWS's Common Errors pages
+//     (testdata/common-errors.tsv); those marked "guess:" there are guesses:
+//     AccessDenied (403), Throttling (400) and ExpiredToken (403) of IAM
+//     and STS; MissingAuthenticationTokenException (403) and
+//     SerializationException (400) of the JSON services. Settle: call
+//     each service unsigned, throttled, with expired credentials, with
+//     an undecodable body, and without permission, with --debug.
+//   - Organizations answers with the statuses of its model's httpError
+//     traits in aws-sdk-go-v2 (403, 404, 409, 429), although its API
+//     Reference has long listed HTTP 400 for every error. Settle:
+//     organizations describe-account --account-id 000000000000 --debug.
 //   - GetQueueUrl finds only the caller's own queues in the signed Region
 //     (QueueDoesNotExist otherwise). Settle: GetQueueUrl with
 //     QueueOwnerAWSAccountId of another account whose queue policy allows it.

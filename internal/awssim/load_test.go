@@ -61,7 +61,7 @@ func TestThrottling(t *testing.T) {
 		if !errors.As(err, &tooMany) {
 			t.Fatalf("err = %v, want TooManyRequestsException", err)
 		}
-		wantStatus(t, err, http.StatusBadRequest)
+		wantStatus(t, err, http.StatusTooManyRequests) // the SDK model's httpError
 		if th := e.srv.Throttled(); th["sts:AssumeRoot"] != 1 || th["organizations:ListAccounts"] != 1 || th["sts:GetCallerIdentity"] != 0 {
 			t.Errorf("throttled = %v, want one AssumeRoot and one ListAccounts", th)
 		}

@@ -49,8 +49,17 @@ func invalidInput(reason, format string, args ...any) *apiError {
 	return e
 }
 
+// constraintViolation is ConstraintViolationException with its Reason
+// (a value of the SDK's ConstraintViolationExceptionReason, whose
+// documentation says when AWS gives each); HTTP 409 as the model has it.
+func constraintViolation(reason, format string, args ...any) *apiError {
+	e := errf(http.StatusConflict, "ConstraintViolationException", format, args...)
+	e.reason = reason
+	return e
+}
+
 func orgsAccessDenied() *apiError {
-	return errf(http.StatusBadRequest, "AccessDeniedException", "You don't have permissions to access this resource.")
+	return errf(http.StatusForbidden, "AccessDeniedException", "You don't have permissions to access this resource.")
 }
 
 // orgsInput decodes the input and applies who may call: any account of the
@@ -59,7 +68,7 @@ func orgsAccessDenied() *apiError {
 func (c *call) orgsInput(anyMember bool) (*orgsInput, *apiError) {
 	org := c.s.sc.Organization
 	if org.ID == "" {
-		return nil, errf(http.StatusBadRequest, "AWSOrganizationsNotInUseException", "Your account is not a member of an organization.")
+		return nil, errf(http.StatusNotFound, "AWSOrganizationsNotInUseException", "Your account is not a member of an organization.")
 	}
 	if !anyMember && c.p.account != org.ManagementAccount {
 		return nil, orgsAccessDenied()
@@ -195,7 +204,7 @@ func listOrganizationalUnitsForParent(c *call) (any, *apiError) {
 	}
 	s := c.s
 	if !s.isParent(in.ParentId) {
-		return nil, errf(http.StatusBadRequest, "ParentNotFoundException", "We can't find a root or OU with the ParentId that you specified.")
+		return nil, errf(http.StatusNotFound, "ParentNotFoundException", "We can't find a root or OU with the ParentId that you specified.")
 	}
 	ids := s.children[in.ParentId]
 	start, end, next, e := c.orgsPage(in, len(ids))
@@ -270,7 +279,7 @@ func listAccountsForParent(c *call) (any, *apiError) {
 	}
 	s := c.s
 	if !s.isParent(in.ParentId) {
-		return nil, errf(http.StatusBadRequest, "ParentNotFoundException", "We can't find a root or OU with the ParentId that you specified.")
+		return nil, errf(http.StatusNotFound, "ParentNotFoundException", "We can't find a root or OU with the ParentId that you specified.")
 	}
 	var children []*Account
 	for i := range s.sc.Accounts {
@@ -294,7 +303,7 @@ func listParents(c *call) (any, *apiError) {
 	s := c.s
 	parent, ok := s.parent[in.ChildId]
 	if !ok {
-		return nil, errf(http.StatusBadRequest, "ChildNotFoundException", "We can't find an organizational unit (OU) or AWS account with the ChildId that you specified.")
+		return nil, errf(http.StatusNotFound, "ChildNotFoundException", "We can't find an organizational unit (OU) or AWS account with the ChildId that you specified.")
 	}
 	start, end, next, e := c.orgsPage(in, 1)
 	if e != nil {
@@ -318,7 +327,7 @@ func describeAccount(c *call) (any, *apiError) {
 	}
 	a := c.s.accounts[in.AccountId]
 	if a == nil {
-		return nil, errf(http.StatusBadRequest, "AccountNotFoundException", "You specified an account that doesn't exist.")
+		return nil, errf(http.StatusNotFound, "AccountNotFoundException", "You specified an account that doesn't exist.")
 	}
 	return map[string]any{"Account": c.s.accountJSON(a)}, nil
 }
@@ -431,7 +440,7 @@ func listPoliciesForTarget(c *call) (any, *apiError) {
 	}
 	s := c.s
 	if !s.isParent(in.TargetId) && s.accounts[in.TargetId] == nil {
-		return nil, errf(http.StatusBadRequest, "TargetNotFoundException", "We can't find a root, OU, account, or policy with the TargetId that you specified.")
+		return nil, errf(http.StatusNotFound, "TargetNotFoundException", "We can't find a root, OU, account, or policy with the TargetId that you specified.")
 	}
 	var ids []string
 	if in.Filter == "SERVICE_CONTROL_POLICY" {
@@ -465,7 +474,7 @@ func describePolicy(c *call) (any, *apiError) {
 	}
 	sum, content, ok := c.s.policySummary(in.PolicyId)
 	if !ok {
-		return nil, errf(http.StatusBadRequest, "PolicyNotFoundException", "We can't find a policy with the PolicyId that you specified.")
+		return nil, errf(http.StatusNotFound, "PolicyNotFoundException", "We can't find a policy with the PolicyId that you specified.")
 	}
 	return map[string]any{"Policy": map[string]any{"PolicySummary": sum, "Content": content}}, nil
 }
@@ -520,7 +529,7 @@ func listTargetsForPolicy(c *call) (any, *apiError) {
 	} else if p := s.policies[in.PolicyId]; p != nil {
 		targets = p.Targets
 	} else {
-		return nil, errf(http.StatusBadRequest, "PolicyNotFoundException", "We can't find a policy with the PolicyId that you specified.")
+		return nil, errf(http.StatusNotFound, "PolicyNotFoundException", "We can't find a policy with the PolicyId that you specified.")
 	}
 	start, end, next, e := c.orgsPage(in, len(targets))
 	if e != nil {

@@ -297,7 +297,7 @@ func describeCreateAccountStatus(c *call) (any, *apiError) {
 	}
 	r := c.s.vending().byID[*in.CreateAccountRequestId]
 	if r == nil {
-		return nil, errf(http.StatusBadRequest, "CreateAccountStatusNotFoundException", "We can't find a create account request with the CreateAccountRequestId that you specified.")
+		return nil, errf(http.StatusNotFound, "CreateAccountStatusNotFoundException", "We can't find a create account request with the CreateAccountRequestId that you specified.")
 	}
 	r.describes++
 	c.s.complete(r, c.now)
@@ -359,15 +359,15 @@ func moveAccount(c *call) (any, *apiError) {
 	a := s.accounts[id]
 	switch {
 	case a == nil:
-		return nil, errf(http.StatusBadRequest, "AccountNotFoundException", "You specified an account that doesn't exist.")
+		return nil, errf(http.StatusNotFound, "AccountNotFoundException", "You specified an account that doesn't exist.")
 	case !s.isParent(src):
-		return nil, errf(http.StatusBadRequest, "SourceParentNotFoundException", "We can't find a source root or OU with the ParentId that you specified.")
+		return nil, errf(http.StatusNotFound, "SourceParentNotFoundException", "We can't find a source root or OU with the ParentId that you specified.")
 	case !s.isParent(dst):
-		return nil, errf(http.StatusBadRequest, "DestinationParentNotFoundException", "We can't find the destination container (a root or OU) with the ParentId that you specified.")
+		return nil, errf(http.StatusNotFound, "DestinationParentNotFoundException", "We can't find the destination container (a root or OU) with the ParentId that you specified.")
 	case a.OU != src:
-		return nil, errf(http.StatusBadRequest, "AccountNotFoundException", "We can't find an AWS account with the AccountId that you specified in the source parent %s.", src)
+		return nil, errf(http.StatusNotFound, "AccountNotFoundException", "We can't find an AWS account with the AccountId that you specified in the source parent %s.", src)
 	case src == dst:
-		return nil, errf(http.StatusBadRequest, "DuplicateAccountException", "That account is already present in the specified destination.")
+		return nil, errf(http.StatusConflict, "DuplicateAccountException", "That account is already present in the specified destination.")
 	}
 	a.OU = dst
 	s.parent[id] = dst

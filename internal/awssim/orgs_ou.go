@@ -24,7 +24,7 @@ func describeOrganizationalUnit(c *call) (any, *apiError) {
 	}
 	ou := c.s.ous[in.OrganizationalUnitId]
 	if ou == nil {
-		return nil, errf(http.StatusBadRequest, "OrganizationalUnitNotFoundException", "We can't find an organizational unit (OU) with the OrganizationalUnitId that you specified.")
+		return nil, errf(http.StatusNotFound, "OrganizationalUnitNotFoundException", "We can't find an organizational unit (OU) with the OrganizationalUnitId that you specified.")
 	}
 	return map[string]any{"OrganizationalUnit": ouJSON{Id: ou.ID, Arn: c.s.orgARN("ou", ou.ID), Name: ou.Name}}, nil
 }

@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -34,15 +35,16 @@ func TestDescribeOrganizationalUnit(t *testing.T) {
 	}
 	member := e.assumeRole(exProd).orgs
 	tests := []struct {
-		name string
-		c    *organizations.Client
-		id   string
-		want any
+		name   string
+		c      *organizations.Client
+		id     string
+		want   any
+		status int
 	}{
-		{"missing", o, "ou-ex12-nothere1", new(*orgtypes.OrganizationalUnitNotFoundException)},
-		{"root id", o, exRootID, new(*orgtypes.InvalidInputException)},
-		{"account id", o, exProd, new(*orgtypes.InvalidInputException)},
-		{"member caller", member, "ou-ex12-prod0001", new(*orgtypes.AccessDeniedException)},
+		{"missing", o, "ou-ex12-nothere1", new(*orgtypes.OrganizationalUnitNotFoundException), 404},
+		{"root id", o, exRootID, new(*orgtypes.InvalidInputException), 400},
+		{"account id", o, exProd, new(*orgtypes.InvalidInputException), 400},
+		{"member caller", member, "ou-ex12-prod0001", new(*orgtypes.AccessDeniedException), 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,8 +52,8 @@ func TestDescribeOrganizationalUnit(t *testing.T) {
 			if !errors.As(err, tt.want) {
 				t.Fatalf("err = %v, want %T", err, tt.want)
 			}
-			if !strings.Contains(err.Error(), "StatusCode: 400") {
-				t.Errorf("err %v: want HTTP 400", err)
+			if !strings.Contains(err.Error(), fmt.Sprintf("StatusCode: %d", tt.status)) {
+				t.Errorf("err %v: want HTTP %d (the SDK model's httpError)", err, tt.status)
 			}
 		})
 	}

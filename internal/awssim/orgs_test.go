@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -263,42 +264,43 @@ func TestOrganizationsErrors(t *testing.T) {
 	o := e.mgmt.orgs
 	member := e.assumeRole(exProd).orgs
 	tests := []struct {
-		name string
-		call func() error
-		want any
+		name   string
+		call   func() error
+		want   any
+		status int // the SDK model's httpError trait of the shape
 	}{
 		{"DescribeAccount", func() error {
 			_, err := o.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String("999999999999")})
 			return err
-		}, new(*orgtypes.AccountNotFoundException)},
+		}, new(*orgtypes.AccountNotFoundException), 404},
 		{"ListParents", func() error {
 			_, err := o.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String("999999999999")})
 			return err
-		}, new(*orgtypes.ChildNotFoundException)},
+		}, new(*orgtypes.ChildNotFoundException), 404},
 		{"ListAccountsForParent", func() error {
 			_, err := o.ListAccountsForParent(ctx, &organizations.ListAccountsForParentInput{ParentId: aws.String("ou-ex12-nothere1")})
 			return err
-		}, new(*orgtypes.ParentNotFoundException)},
+		}, new(*orgtypes.ParentNotFoundException), 404},
 		{"ListOrganizationalUnitsForParent", func() error {
 			_, err := o.ListOrganizationalUnitsForParent(ctx, &organizations.ListOrganizationalUnitsForParentInput{ParentId: aws.String(exProd)})
 			return err
-		}, new(*orgtypes.ParentNotFoundException)},
+		}, new(*orgtypes.ParentNotFoundException), 404},
 		{"ListPoliciesForTarget", func() error {
 			_, err := o.ListPoliciesForTarget(ctx, &organizations.ListPoliciesForTargetInput{TargetId: aws.String("ou-ex12-nothere1"), Filter: orgtypes.PolicyTypeServiceControlPolicy})
 			return err
-		}, new(*orgtypes.TargetNotFoundException)},
+		}, new(*orgtypes.TargetNotFoundException), 404},
 		{"DescribePolicy", func() error {
 			_, err := o.DescribePolicy(ctx, &organizations.DescribePolicyInput{PolicyId: aws.String("p-nothere00")})
 			return err
-		}, new(*orgtypes.PolicyNotFoundException)},
+		}, new(*orgtypes.PolicyNotFoundException), 404},
 		{"member ListAccounts", func() error {
 			_, err := member.ListAccounts(ctx, &organizations.ListAccountsInput{})
 			return err
-		}, new(*orgtypes.AccessDeniedException)},
+		}, new(*orgtypes.AccessDeniedException), 403},
 		{"member DescribeAccount", func() error {
 			_, err := member.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(exProd)})
 			return err
-		}, new(*orgtypes.AccessDeniedException)},
+		}, new(*orgtypes.AccessDeniedException), 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -306,8 +308,8 @@ func TestOrganizationsErrors(t *testing.T) {
 			if !errors.As(err, tt.want) {
 				t.Fatalf("err = %v, want %T", err, tt.want)
 			}
-			if msg := err.Error(); !strings.Contains(msg, "StatusCode: 400") {
-				t.Errorf("err %v: want HTTP 400", err)
+			if msg := err.Error(); !strings.Contains(msg, fmt.Sprintf("StatusCode: %d", tt.status)) {
+				t.Errorf("err %v: want HTTP %d", err, tt.status)
 			}
 		})
 	}

@@ -17,7 +17,7 @@ func enableAWSServiceAccess(c *call) (any, *apiError) {
 		return nil, e
 	}
 	if !servicePrincipalRE.MatchString(in.ServicePrincipal) {
-		return nil, invalidInput("INVALID_SERVICE_PRINCIPAL", "You specified an invalid service principal: %q.", in.ServicePrincipal)
+		return nil, invalidInput("UNRECOGNIZED_SERVICE_PRINCIPAL", "You specified a service principal that isn't recognized: %q.", in.ServicePrincipal)
 	}
 	org := &c.s.sc.Organization
 	if !slices.Contains(org.TrustedAccess, in.ServicePrincipal) {
@@ -38,15 +38,15 @@ func registerDelegatedAdministrator(c *call) (any, *apiError) {
 	a := s.accounts[in.AccountId]
 	switch {
 	case a == nil:
-		return nil, errf(http.StatusBadRequest, "AccountNotFoundException", "You specified an account that doesn't exist.")
+		return nil, errf(http.StatusNotFound, "AccountNotFoundException", "You specified an account that doesn't exist.")
 	case in.AccountId == org.ManagementAccount:
-		return nil, errf(http.StatusBadRequest, "ConstraintViolationException", "You cannot register the management account as a delegated administrator.")
+		return nil, constraintViolation("CANNOT_REGISTER_MASTER_AS_DELEGATED_ADMINISTRATOR", "You cannot register the management account as a delegated administrator.")
 	case !slices.Contains(org.TrustedAccess, in.ServicePrincipal):
-		return nil, errf(http.StatusBadRequest, "ConstraintViolationException", "You must enable trusted access for %s before you register a delegated administrator.", in.ServicePrincipal)
+		return nil, constraintViolation("SERVICE_ACCESS_NOT_ENABLED", "You must enable trusted access for %s before you register a delegated administrator.", in.ServicePrincipal)
 	}
 	for _, d := range org.DelegatedAdministrators {
 		if d.Account == in.AccountId && d.ServicePrincipal == in.ServicePrincipal {
-			return nil, errf(http.StatusBadRequest, "AccountAlreadyRegisteredException", "The provided account is already a delegated administrator for your organization.")
+			return nil, errf(http.StatusConflict, "AccountAlreadyRegisteredException", "The provided account is already a delegated administrator for your organization.")
 		}
 	}
 	org.DelegatedAdministrators = append(org.DelegatedAdministrators, DelegatedAdministrator{

@@ -309,8 +309,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	akid, svc, authOK := parseAuthorization(r.Header.Get("Authorization"))
 	region := signedRegion(r.Header.Get("Authorization"))
 	jsonProto := svc == svcOrgs || svc == svcSecurityHub || svc == svcCloudTrail || (svc == "" && r.Header.Get("X-Amz-Target") != "")
+	var op string
 	fail := func(e *apiError) {
-		s.logger.Debug("awssim: request", "service", svc, "error", e.code, "status", e.status)
+		s.logger.Debug("awssim: request", "service", svc, "op", op, "error", e.code, "status", e.status)
+		if observe != nil {
+			observe(svc, op, e)
+		}
 		switch {
 		case svc == svcS3:
 			writeS3Error(w, e)
@@ -332,16 +336,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
-		fail(errf(http.StatusBadRequest, "MalformedInput", "awssim: read body: %v", err))
+		fail(errf(http.StatusBadRequest, "RequestAbortedException", "awssim: read body: %v", err))
 		return
 	}
-	var op string
 	var form url.Values
 	switch svc {
 	case svcSTS, svcIAM, svcCFN:
 		form, err = url.ParseQuery(string(body))
 		if err != nil {
-			fail(errf(http.StatusBadRequest, "MalformedQueryString", "awssim: %v", err))
+			fail(errf(http.StatusNotFound, "MalformedQueryString", "awssim: %v", err))
 			return
 		}
 		for k, v := range r.URL.Query() {
@@ -360,7 +363,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		var ok bool
 		op, ok = strings.CutPrefix(r.Header.Get("X-Amz-Target"), orgsTargetPrefix)
 		if !ok {
-			fail(errf(http.StatusBadRequest, "UnknownOperationException", "awssim: X-Amz-Target %q is not an Organizations operation", r.Header.Get("X-Amz-Target")))
+			fail(errf(http.StatusNotFound, "UnknownOperationException", "awssim: X-Amz-Target %q is not an Organizations operation", r.Header.Get("X-Amz-Target")))
 			return
 		}
 	case svcSecurityHub:
@@ -368,7 +371,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case svcCloudTrail:
 		var ok bool
 		if op, ok = strings.CutPrefix(r.Header.Get("X-Amz-Target"), cloudTrailTargetPrefix); !ok {
-			fail(errf(http.StatusBadRequest, "UnknownOperationException", "awssim: X-Amz-Target %q is not a CloudTrail operation", r.Header.Get("X-Amz-Target")))
+			fail(errf(http.StatusNotFound, "UnknownOperationException", "awssim: X-Amz-Target %q is not a CloudTrail operation", r.Header.Get("X-Amz-Target")))
 			return
 		}
 	case svcS3:
@@ -426,7 +429,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if jsonProto {
-			fail(errf(http.StatusBadRequest, "UnknownOperationException", "awssim: operation %s is not simulated", op))
+			fail(errf(http.StatusNotFound, "UnknownOperationException", "awssim: operation %s is not simulated", op))
 		} else {
 			fail(errf(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version %s", op, queryVersion[svc]))
 		}
@@ -452,6 +455,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.logger.Debug("awssim: request", "service", svc, "op", op, "account", p.account)
+	if observe != nil {
+		observe(svc, op, nil)
+	}
 	switch {
 	case svc == svcS3:
 		writeS3(w, result)
@@ -463,6 +469,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeQuery(w, svc, op, reqID, result)
 	}
 }
+
+// jsonService reports whether a service speaks a JSON protocol whose
+// common errors are the JSON ones (UnrecognizedClientException,
+// ExpiredTokenException). SQS maps its codes itself (sqsErrors).
+func jsonService(svc string) bool {
+	return svc == svcOrgs || svc == svcSecurityHub || svc == svcCloudTrail
+}
+
+// observe, when set (by the SDK conformance test), sees every answer the
+// server writes: the service and operation, and the error or nil.
+var observe func(svc, op string, e *apiError)
 
 // parseAuthorization extracts the access key id and service from a SigV4
 // Authorization header:
@@ -516,6 +533,7 @@ func signedRegion(h string) string {
 
 // limit applies the rate limit and the fault rate to one request.
 func (s *Server) limit(key string, jsonProto bool) *apiError {
+	orgs := strings.HasPrefix(key, svcOrgs+":")
 	s.limitMu.Lock()
 	defer s.limitMu.Unlock()
 	if rate, ok := s.opts.RateLimits[key]; ok {
@@ -529,14 +547,17 @@ func (s *Server) limit(key string, jsonProto bool) *apiError {
 			s.countMu.Lock()
 			s.throttled[key]++
 			s.countMu.Unlock()
-			if jsonProto {
-				return errf(http.StatusBadRequest, "TooManyRequestsException", "Rate exceeded")
+			switch {
+			case orgs:
+				return errf(http.StatusTooManyRequests, "TooManyRequestsException", "Rate exceeded")
+			case jsonProto:
+				return errf(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 			}
 			return errf(http.StatusBadRequest, "Throttling", "Rate exceeded")
 		}
 	}
 	if s.opts.FaultRate > 0 && s.faults.Float64() < s.opts.FaultRate {
-		if jsonProto {
+		if orgs {
 			return errf(http.StatusInternalServerError, "ServiceException", "AWS Organizations can't complete your request because of an internal service error. Try again later.")
 		}
 		return errf(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure.")
@@ -620,8 +641,8 @@ func roleID(account, role string) string { return "AROA" + stableID(17, "role", 
 // authenticate maps an access key to its principal.
 func (s *Server) authenticate(svc, akid, token string, now time.Time) (*principal, *apiError) {
 	invalid := func() *apiError {
-		if svc == svcOrgs {
-			return errf(http.StatusBadRequest, "UnrecognizedClientException", "The security token included in the request is invalid.")
+		if jsonService(svc) {
+			return errf(http.StatusForbidden, "UnrecognizedClientException", "The security token included in the request is invalid.")
 		}
 		return errf(http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid.")
 	}
@@ -638,8 +659,8 @@ func (s *Server) authenticate(svc, akid, token string, now time.Time) (*principa
 		return nil, invalid()
 	}
 	if !now.Before(p.expires) {
-		if svc == svcOrgs {
-			return nil, errf(http.StatusBadRequest, "ExpiredTokenException", "The security token included in the request is expired")
+		if jsonService(svc) {
+			return nil, errf(http.StatusForbidden, "ExpiredTokenException", "The security token included in the request is expired")
 		}
 		return nil, errf(http.StatusForbidden, "ExpiredToken", "The security token included in the request is expired")
 	}

@@ -47,7 +47,7 @@ func TestAuthentication(t *testing.T) {
 	wantStatus(t, err, http.StatusForbidden)
 	_, err = unknown.orgs.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
 	wantCode(t, err, "UnrecognizedClientException")
-	wantStatus(t, err, http.StatusBadRequest)
+	wantStatus(t, err, http.StatusForbidden) // Common Errors (testdata/common-errors.tsv)
 
 	out, err := e.mgmt.sts.AssumeRoot(ctx, &sts.AssumeRootInput{
 		TargetPrincipal: aws.String(exProd),

@@ -113,8 +113,8 @@ func (s *Server) checkTaskPolicy(c *call, action string) *apiError {
 	if resource == "*" {
 		resource = p.arn()
 	}
-	if c.svc == svcOrgs || c.svc == svcSecurityHub {
-		return errf(http.StatusBadRequest, "AccessDeniedException", "You don't have permissions to access this resource.")
+	if jsonService(c.svc) {
+		return errf(http.StatusForbidden, "AccessDeniedException", "You don't have permissions to access this resource.")
 	}
 	return accessDenied("User: %s is not authorized to perform: %s on resource: %s with an explicit deny in an identity-based policy: %s%s",
 		p.arn(), action, resource, taskPolicyPrefix, p.taskPolicy)
