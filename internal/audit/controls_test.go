@@ -192,3 +192,59 @@ func TestSCPManagementAccount(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessKeysIAM4 pins IAM.4 to AWS Config's iam-root-access-key-check
+// (the rule behind Security Hub's IAM.4): "Checks if the root user access
+// key is available. The rule is COMPLIANT if the user access key does not
+// exist. Otherwise, NON_COMPLIANT." Any key fails, active or inactive (an
+// inactive key can be re-activated), and the rule has no not-applicable
+// case: a root with no credentials at all passes.
+func TestAccessKeysIAM4(t *testing.T) {
+	tests := []struct {
+		name string
+		root Root
+		want Outcome
+	}{
+		{"no credentials at all", Root{}, Pass},
+		{"password, no key", Root{Password: true}, Pass},
+		{"active key", Root{AccessKeys: []AccessKey{{ID: "AKIA1", Status: "Active"}}}, Fail},
+		{"inactive key", Root{AccessKeys: []AccessKey{{ID: "AKIA1", Status: "Inactive"}}}, Fail},
+		{"key whose status is unreadable", Root{AccessKeys: []AccessKey{{ID: "(present per GetAccountSummary)", Status: "Unknown"}}}, Fail},
+	}
+	for _, tt := range tests {
+		for _, mgmt := range []bool{false, true} {
+			root := tt.root
+			if got := outcomes(Evaluate(&Account{Management: mgmt, Root: &root}, now))[CtlNoAccessKeys]; got != tt.want {
+				t.Errorf("%s (management %v): IAM.4 = %s, want %s", tt.name, mgmt, got, tt.want)
+			}
+		}
+	}
+}
+
+// TestRootMFAIAM9 pins IAM.9 to AWS Config's root-account-mfa-enabled:
+// "The rule is NON_COMPLIANT if the AWS Identity and Access Management
+// (IAM) root account user does not have multi-factor authentication (MFA)
+// enabled." and "This rule returns NOT_APPLICABLE if root user credentials
+// are not present." Any MFA device passes, virtual or not.
+func TestRootMFAIAM9(t *testing.T) {
+	virtual := MFADevice{Serial: "arn:aws:iam::222222222222:mfa/root-account-mfa-device", Kind: MFAVirtual}
+	tests := []struct {
+		name string
+		root Root
+		want Outcome
+	}{
+		{"no credentials: NOT_APPLICABLE", Root{}, NotApplicable},
+		{"no credentials, a device left behind: NOT_APPLICABLE", Root{MFADevices: []MFADevice{virtual}}, NotApplicable},
+		{"password, no MFA", Root{Password: true}, Fail},
+		{"signing certificate only, no MFA", Root{SigningCertificates: []Certificate{{ID: "C1", Status: "Active"}}}, Fail},
+		{"password with a virtual device", Root{Password: true, MFADevices: []MFADevice{virtual}}, Pass},
+	}
+	for _, tt := range tests {
+		for _, mgmt := range []bool{false, true} {
+			root := tt.root
+			if got := outcomes(Evaluate(&Account{Management: mgmt, Root: &root}, now))[CtlRootMFA]; got != tt.want {
+				t.Errorf("%s (management %v): IAM.9 = %s, want %s", tt.name, mgmt, got, tt.want)
+			}
+		}
+	}
+}
