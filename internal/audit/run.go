@@ -129,13 +129,14 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Report, error) {
 
 	// SCPs exist only in organizations with all features; the
 	// management account is never restricted by them. Each account's
-	// chain is read (one list per account, the OUs' once) while the
+	// chain is read (one list per account, the OUs' once, as many at once as
+	// there are workers) while the
 	// sessions go on.
 	if info.FeatureSet == "ALL" {
 		chains := tree.SCPChains(r.org)
 		next := make(chan *Account)
 		var scpWG sync.WaitGroup
-		for range min(8, opts.Workers) {
+		for range opts.Workers {
 			scpWG.Go(func() {
 				for a := range next {
 					checkSessions(ctx, chains, info.ID, region, a)

@@ -203,9 +203,14 @@ type children struct {
 }
 
 // listChildren lists the OUs (and, if asked, the accounts) directly under n.
+// maxPage is the largest page the Organizations list operations return
+// (MaxResults 1 to 20, AWS Organizations API Reference): pages follow one
+// another, so fewer pages are a shorter walk.
+const maxPage = 20
+
 func listChildren(ctx context.Context, c *organizations.Client, n *OU, accounts bool) children {
 	var out children
-	ous := organizations.NewListOrganizationalUnitsForParentPaginator(c, &organizations.ListOrganizationalUnitsForParentInput{ParentId: aws.String(n.ID)})
+	ous := organizations.NewListOrganizationalUnitsForParentPaginator(c, &organizations.ListOrganizationalUnitsForParentInput{ParentId: aws.String(n.ID), MaxResults: aws.Int32(maxPage)})
 	for ous.HasMorePages() {
 		page, err := ous.NextPage(ctx)
 		if err != nil {
@@ -220,7 +225,7 @@ func listChildren(ctx context.Context, c *organizations.Client, n *OU, accounts 
 	if !accounts {
 		return out
 	}
-	accts := organizations.NewListAccountsForParentPaginator(c, &organizations.ListAccountsForParentInput{ParentId: aws.String(n.ID)})
+	accts := organizations.NewListAccountsForParentPaginator(c, &organizations.ListAccountsForParentInput{ParentId: aws.String(n.ID), MaxResults: aws.Int32(maxPage)})
 	for accts.HasMorePages() {
 		page, err := accts.NextPage(ctx)
 		if err != nil {

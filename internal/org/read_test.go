@@ -1,9 +1,15 @@
 package org
 
 import (
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/rootguard/rootguard/internal/awssim"
 )
 
 // TestRead reads the example organization once and asks it what the
@@ -94,5 +100,36 @@ func TestReadEach(t *testing.T) {
 	}
 	if !o.SCPsRead() || !o.IAMTrustedAccess {
 		t.Error("the SCPs and setup, read beside the tree, are missing")
+	}
+}
+
+// TestReadFullPages: the tree is listed in pages of 20, the most AWS
+// Organizations returns (MaxResults 1 to 20), not the service's default:
+// pages of one parent follow one another, so each page saved is a round
+// trip saved.
+func TestReadFullPages(t *testing.T) {
+	sc := awssim.GenerateScenario(200, 1)
+	srv := awssim.New(sc, awssim.Options{PageSize: 5})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	akid, secret := srv.ManagementCredentials()
+	cfg := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(hs.URL),
+		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, "")}
+	o, err := Read(t.Context(), NewClients(cfg), Accounts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every parent's accounts fit in ceil(n/20) pages (and an empty
+	// parent costs one).
+	perParent := map[string]int{}
+	for _, a := range o.Accounts {
+		perParent[a.Parent]++
+	}
+	want := 0
+	for id := range o.OUs {
+		want += max(1, (perParent[id]+19)/20)
+	}
+	if got := srv.Counts()["organizations:ListAccountsForParent"]; got != int64(want) || len(o.Accounts) != 200 {
+		t.Errorf("%d ListAccountsForParent calls for %d accounts under %d parents, want %d (pages of 20)", got, len(o.Accounts), len(o.OUs), want)
 	}
 }
