@@ -7,12 +7,19 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/rootguard/rootguard/internal/alert"
+	"github.com/rootguard/rootguard/internal/approval"
+	"github.com/rootguard/rootguard/internal/testenv"
 )
 
 func TestServeUsage(t *testing.T) {
@@ -103,5 +110,114 @@ func TestServe(t *testing.T) {
 	}
 	if resp.Request.URL.RawQuery != "" {
 		t.Errorf("the token stayed in the URL: %s", resp.Request.URL)
+	}
+}
+
+// startServe runs serve with args until the test ends and returns its URL
+// (token included).
+func startServe(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	var out, errb bytes.Buffer
+	cmd := newServeCmdReady(IO{In: strings.NewReader(""), Out: &out, Err: &errb},
+		func() *slog.Logger { return slog.New(slog.DiscardHandler) }, func(u string) { ready <- u })
+	cmd.SetArgs(append([]string{"--listen", "127.0.0.1:0"}, args...))
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v\n%s", err, errb.String())
+		}
+	})
+	select {
+	case u := <-ready:
+		return u
+	case err := <-done:
+		done <- err
+		t.Fatalf("serve stopped: %v\n%s", err, errb.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	return ""
+}
+
+// TestServeReadsTheApprovalsTableOnly: with --table, serve shows the
+// pipeline's approvals from DynamoDB (dynalite, through the SDK's standard
+// configuration) and sends it nothing but reads, however many views are
+// opened.
+func TestServeReadsTheApprovalsTableOnly(t *testing.T) {
+	db := testenv.StartDynamoDB(t)
+	if err := alert.CreateTable(t.Context(), db.Client, "rootguard"); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var calls []string
+	target, err := url.Parse(db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	rec := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls = append(calls, strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_20120810."))
+		mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	}))
+	defer rec.Close()
+	useLocalAWS(t, map[string]string{"DYNAMODB": rec.URL})
+
+	now := time.Now().UTC().Truncate(time.Second)
+	grant := approval.Approval{ID: "CHG-7001", Account: "333333333333", From: now.Add(-time.Hour), Until: now.Add(2 * time.Hour),
+		Requester: "sato", Approver: "ccoe-lead", Reason: "unlock the bucket policy"}
+	if _, err := alert.NewTable(db.Client, "rootguard").Grant(t.Context(), grant, "arn:aws:iam::111111111111:user/admin", now); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	calls = nil // the grant's write is the test's, not serve's
+	mu.Unlock()
+
+	dir := t.TempDir()
+	t.Chdir(dir)
+	u := startServe(t, "--table", "rootguard", "--db", filepath.Join(dir, "h.db"))
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Jar: jar}
+	get := func(path string) string {
+		t.Helper()
+		resp, err := client.Get(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d\n%s", path, resp.StatusCode, body)
+		}
+		return string(body)
+	}
+	get(u)
+	base := strings.TrimSuffix(u[:strings.Index(u, "?")], "/")
+	page := get(base + "/approvals")
+	if !strings.Contains(page, "CHG-7001") || !strings.Contains(page, "unlock the bucket policy") {
+		t.Errorf("the approvals page does not show the table's approval:\n%s", page)
+	}
+	for _, p := range []string{"/", "/tree", "/activity", "/operations", "/account/333333333333"} {
+		get(base + p)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) == 0 {
+		t.Fatal("serve never read the table")
+	}
+	reads := map[string]bool{"Scan": true, "Query": true, "GetItem": true, "BatchGetItem": true, "DescribeTable": true}
+	for _, c := range calls {
+		if !reads[c] {
+			t.Errorf("serve called DynamoDB %s: it must only read (calls: %v)", c, calls)
+		}
 	}
 }
