@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -406,14 +407,35 @@ func warnChange(w io.Writer, p *remediate.Plan) {
 	}
 }
 
-// confirmChange asks y/N on the terminal; Ctrl-C (ctx) is a no.
+// confirmChange shows the accounts that would change, then asks y/N on
+// the terminal; Ctrl-C (ctx) is a no.
 func confirmChange(ctx context.Context, io IO, p *remediate.Plan, steps int) bool {
+	showChanges(io.Err, p)
 	n := p.Tally()[remediate.ActionDelete] + p.Tally()[remediate.ActionAllowRecovery]
 	q := fmt.Sprintf("Delete the root credentials of %d accounts (%d steps)? This cannot be undone. [y/N] ", n, steps)
 	if p.Kind == remediate.KindAllowRecovery {
 		q = fmt.Sprintf("Allow root password recovery in %d accounts? [y/N] ", n)
 	}
 	return confirm(ctx, io, q)
+}
+
+// showChanges lists the accounts a plan changes, with what identifies
+// each (the plan is bound to these names and emails) and what it does.
+func showChanges(w io.Writer, p *remediate.Plan) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ACCOUNT\tNAME\tEMAIL\tOU\tCHANGES")
+	for _, a := range p.Accounts {
+		if !a.Action.Changes() {
+			continue
+		}
+		var steps []string
+		for _, s := range a.Steps {
+			steps = append(steps, s.String())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Account, a.Name, a.Email, a.OUPath, strings.Join(steps, ", "))
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
 }
 
 // finishChange prints a run's results and summary and chooses the exit code.

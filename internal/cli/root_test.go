@@ -196,6 +196,11 @@ func TestRootDeleteCredentialsAgainstSandbox(t *testing.T) {
 	if code != ExitOK || !strings.Contains(errOut, "Allow root password recovery in 1 accounts? [y/N]") || !strings.Contains(errOut, "not applied") {
 		t.Errorf("recovery answered no: exit %d\n%s%s", code, out, errOut)
 	}
+	// Show, then ask: the accounts (id, name, email, changes) come before the question.
+	row, ask := strings.Index(errOut, "888888888888  invited  aws-invited@example.com"), strings.Index(errOut, "Allow root password recovery")
+	if row < 0 || row > ask || !strings.Contains(errOut[row:ask], "CreateLoginProfile") {
+		t.Errorf("the account table does not come before the question:\n%s", errOut)
+	}
 	out, errOut, code = runMainWithInput(t, "y\n", "root", "allow-recovery", "--account", "888888888888", "-o", "json")
 	all.WriteString(out + errOut)
 	if code != ExitOK || !strings.Contains(out, `"changes":["CreateLoginProfile"]`) || !strings.Contains(errOut, "Forgot password") {

@@ -112,6 +112,16 @@ func Apply(ctx context.Context, cfg aws.Config, doc []byte, j *store.Store, opts
 		return Resume(ctx, cfg, unfinished[0].ID, j, opts)
 	}
 	opts = opts.withDefaults()
+	now := opts.Now().UTC()
+	id, err := newRunID(now.Format("20060102T150405Z"))
+	if err != nil {
+		return nil, err
+	}
+	lock, ctx, err := lockRun(ctx, j, p.Organization, p.Kind, id, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.release(ctx)
 	c, err := newClient(cfg, opts)
 	if err != nil {
 		return nil, err
@@ -124,11 +134,6 @@ func Apply(ctx context.Context, cfg aws.Config, doc []byte, j *store.Store, opts
 		return nil, err
 	}
 	if err := c.checkBound(ctx, p, caller, true); err != nil {
-		return nil, err
-	}
-	now := opts.Now().UTC()
-	id, err := newRunID(now.Format("20060102T150405Z"))
-	if err != nil {
 		return nil, err
 	}
 	if err := j.CreateRun(ctx, store.JournalRun{
@@ -155,6 +160,18 @@ func Resume(ctx context.Context, cfg aws.Config, runID string, j *store.Store, o
 		return nil, fmt.Errorf("remediate: run %s: %w", runID, err)
 	}
 	opts = opts.withDefaults()
+	lock, ctx, err := lockRun(ctx, j, p.Organization, p.Kind, runID, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.release(ctx)
+	// Read again under the lock: the run may have finished meanwhile.
+	if run, err = j.Run(ctx, runID); err != nil {
+		return nil, fmt.Errorf("remediate: %w", err)
+	}
+	if !run.Resumable() {
+		return nil, fmt.Errorf("remediate: run %s: %w", runID, ErrRunFinished)
+	}
 	c, err := newClient(cfg, opts)
 	if err != nil {
 		return nil, err

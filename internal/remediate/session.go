@@ -57,6 +57,9 @@ type Options struct {
 	// MaxAge is how long a plan made with these options may start a run
 	// (default DefaultMaxAge).
 	MaxAge time.Duration
+	// Lease is how long a run's journal lock stays valid unless renewed
+	// (default DefaultLease).
+	Lease  time.Duration
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Progress, if set, is called after each account with the count done.
@@ -93,6 +96,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxAge <= 0 {
 		o.MaxAge = DefaultMaxAge
+	}
+	if o.Lease <= 0 {
+		o.Lease = DefaultLease
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -174,6 +174,7 @@ var migrations = []string{
 	);
 	CREATE INDEX audit_accounts_account ON audit_accounts (account, audit_id);`,
 	journalSchema, // 2: the remediation journal (journal.go)
+	lockSchema,    // 3: run locks (lock.go)
 }
 
 // migrate brings the schema up to date in one transaction, so that two
