@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -121,9 +122,16 @@ the OUs and regions given that apply would remove (kept with --keep-removed).`,
 credentials: --audit-profile, --audit-role-arn, or the current ones), the
 Audit account's regional stacks, the management account's stacks and the
 member StackSet (service-managed, automatic deployment). The StackSet's
-instances are converged: those outside the OUs and regions given (an OU or a
-region dropped from the command line) are deleted first, unless
---keep-removed; then instances are added in the OUs and regions it lacks.
+instances are converged: instances are added in the OUs and regions it
+lacks, and only once every addition succeeded are those outside the OUs and
+regions given (an OU or a region dropped from the command line) deleted,
+unless --keep-removed. Before anything changes, every target is checked: the
+current credentials must be the management account's, each --ou an OU (or
+the root) of the organization, --audit-account an active account that the
+Audit credentials are in (the Audit stack never goes elsewhere), StackSets
+trusted access enabled and, with --call-as DELEGATED_ADMIN, the StackSet
+credentials a registered delegated administrator; a bad target exits 2 with
+nothing changed.
 Stacks change through change sets; a change set without changes is not an
 error. StackSet operations report progress on stderr, and every account and
 region where an instance failed is named. Running it again changes nothing.
@@ -134,7 +142,7 @@ With --call-as DELEGATED_ADMIN the StackSet is administered from an account
 registered as StackSets delegated administrator, with the credentials of
 --stackset-profile or --stackset-role-arn; the current credentials still
 deploy the management account's stacks.
-Exit 0: done (or nothing to do); 1: a step failed.`
+Exit 0: done (or nothing to do); 1: a step failed; 2: a bad flag or target.`
 		cmd.Flags().BoolVar(&opts.yes, "yes", false, "apply without asking")
 	}
 	f := cmd.Flags()
@@ -223,12 +231,30 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 		Trails: func(region string) deploy.TrailAPI {
 			return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.Region = region })
 		}}
+	pre := deploy.Preflight{Org: organizations.NewFromConfig(cfg), Caller: sts.NewFromConfig(cfg), Audit: sts.NewFromConfig(auditCfg)}
+	switch {
+	case opts.auditRoleARN != "":
+		pre.AuditFlag = "--audit-role-arn " + opts.auditRoleARN
+	case opts.auditProfile != "":
+		pre.AuditFlag = "--audit-profile " + opts.auditProfile
+	}
 	if stackSetCreds {
 		stackSetCfg, err := otherAccount(ctx, cfg, opts.stackSetProfile, opts.stackSetRoleARN)
 		if err != nil {
 			return &exitError{code: ExitError, err: err}
 		}
 		d.StackSets = client(stackSetCfg)
+		pre.StackSet = sts.NewFromConfig(stackSetCfg)
+	}
+	// Every target is checked before anything is read for the plan, let
+	// alone changed: a mistyped OU, the wrong Audit account, no trusted
+	// access are usage errors (exit 2).
+	if err := d.Check(ctx, pre); err != nil {
+		var te *deploy.TargetError
+		if errors.As(err, &te) {
+			return usageError("%v", err)
+		}
+		return &exitError{code: ExitError, err: err}
 	}
 
 	steps, err := d.Plan(ctx)
@@ -256,7 +282,11 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 			fmt.Fprintln(io.Err, "rootguard: dry run: nothing changed; run again with --yes to apply")
 			return nil
 		}
-		if !confirm(ctx, io, fmt.Sprintf("Apply these %d changes? [y/N] ", pending)) {
+		q := fmt.Sprintf("Apply these %d changes? [y/N] ", pending)
+		if n := removedInstances(steps); n > 0 {
+			q = fmt.Sprintf("Apply these %d changes, deleting the %d stack instances listed above (Remove account ...)? [y/N] ", pending, n)
+		}
+		if !confirm(ctx, io, q) {
 			fmt.Fprintln(io.Err, "rootguard: nothing changed")
 			return nil
 		}
@@ -267,6 +297,19 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 		return &exitError{code: ExitError, err: err}
 	}
 	return nil
+}
+
+// removedInstances counts the stack instances a plan deletes.
+func removedInstances(steps []deploy.Step) int {
+	n := 0
+	for _, s := range steps {
+		for _, c := range s.Changes {
+			if strings.HasPrefix(c, "Remove account ") {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // otherAccount returns the configuration for another account: a profile,

@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+
 	"github.com/rootguard/rootguard/internal/awssim"
 	"github.com/rootguard/rootguard/internal/deploy"
 )
@@ -166,7 +170,7 @@ func TestDeployConvergeAndCallAsAgainstSandbox(t *testing.T) {
 		t.Errorf("DELEGATED_ADMIN from the delegated administrator: exit %d\n%s%s", code, out, errOut)
 	}
 	out, errOut, code = run("plan", "--call-as", "delegated_admin", "--stackset-role-arn", role("333333333333"))
-	if code != ExitError || !strings.Contains(out, "Account used is not a delegated administrator") {
+	if code != ExitUsage || out != "" || !strings.Contains(errOut, "account 333333333333 is not a StackSets delegated administrator of o-exampleorg1 (registered: 222222222222)") {
 		t.Errorf("DELEGATED_ADMIN from another account: exit %d\n%s%s", code, out, errOut)
 	}
 	for _, tc := range []struct {
@@ -192,6 +196,7 @@ func TestDeployPlanSaysWhatTrailIsMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc.Trail = awssim.Trail{AccountOnly: true, SingleRegion: true}
+	sc.Organization.TrustedAccess = append(sc.Organization.TrustedAccess, deploy.StackSetsServicePrincipal)
 	b, err := sc.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +206,8 @@ func TestDeployPlanSaysWhatTrailIsMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	startSim(t, path)
-	out, errOut, code := runMain(t, "deploy", "plan", "--audit-account", "222222222222", "--ou", "ou-ex12-workload",
+	out, errOut, code := runMain(t, "deploy", "plan", "--audit-account", "222222222222",
+		"--audit-role-arn", "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole", "--ou", "ou-ex12-workload",
 		"--home-region", "us-east-1", "--code-bucket", "artifacts", "--code-key", "rootguard.zip", "--poll-interval", "1ms")
 	if code != ExitOK || !strings.Contains(out, "create ") {
 		t.Fatalf("plan: exit %d\n%s%s", code, out, errOut)
@@ -217,5 +223,128 @@ func TestDeployPlanSaysWhatTrailIsMissing(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "rootguard: warning: no logging, multi-Region organization trail (2 things missing") {
 		t.Errorf("no warning:\n%s", errOut)
+	}
+}
+
+// stackSetsScenario writes the sample scenario with StackSets trusted
+// access enabled and returns its path.
+func stackSetsScenario(t *testing.T) string {
+	t.Helper()
+	sc, err := awssim.LoadScenario(filepath.Join("..", "awssim", "testdata", "scenario.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Organization.TrustedAccess = append(sc.Organization.TrustedAccess, deploy.StackSetsServicePrincipal)
+	b, err := sc.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "stacksets.yaml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// deployArgs are deploy's flags with some replaced or dropped (value "").
+func deployArgs(verb string, set map[string]string, extra ...string) []string {
+	flags := [][2]string{
+		{"--audit-account", "222222222222"},
+		{"--audit-role-arn", "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"},
+		{"--ou", "ou-ex12-workload"}, {"--home-region", "eu-west-1"},
+		{"--code-bucket", "artifacts"}, {"--code-key", "rootguard.zip"}, {"--poll-interval", "1ms"},
+	}
+	args := []string{"deploy", verb}
+	for _, f := range flags {
+		v, ok := set[f[0]]
+		if !ok {
+			v = f[1]
+		}
+		if v != "" {
+			args = append(args, f[0], v)
+		}
+	}
+	return append(args, extra...)
+}
+
+// TestDeployRefusesBadTargetsAgainstSandbox: each bad target is a usage
+// error naming it, and nothing changes: the instances deployed before are
+// all still there (a second plan finds everything unchanged).
+func TestDeployRefusesBadTargetsAgainstSandbox(t *testing.T) {
+	startSandbox(t, "--scenario", stackSetsScenario(t))
+	if out, errOut, code := runMain(t, deployArgs("apply", nil, "--yes")...); code != ExitOK || !strings.Contains(out, "4 stack instances succeeded") {
+		t.Fatalf("first apply: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, tc := range []struct {
+		name string
+		set  map[string]string
+		want string
+	}{
+		{"mistyped OU", map[string]string{"--ou": "ou-zzzz-doesnotexist"},
+			"--ou ou-zzzz-doesnotexist: no such OU or root in organization o-exampleorg1"},
+		{"audit stack with the management account's credentials", map[string]string{"--audit-role-arn": ""},
+			"the Audit stack goes only into the Audit account 222222222222, and the current credentials are in 111111111111: give --audit-role-arn"},
+		{"audit role in another account", map[string]string{"--audit-role-arn": "arn:aws:iam::333333333333:role/OrganizationAccountAccessRole"},
+			"reaches account 333333333333, not the Audit account 222222222222"},
+		{"audit account outside the organization", map[string]string{"--audit-account": "999999999999"},
+			"--audit-account 999999999999: not an account of organization o-exampleorg1"},
+		{"wrong organization", map[string]string{"--ou": "ou-ex12-workload"},
+			""},
+	} {
+		args := deployArgs("apply", tc.set, "--yes")
+		if tc.want == "" {
+			args, tc.want = append(args, "--org-id", "o-otherorg0001"), "organization o-otherorg0001: the credentials manage o-exampleorg1"
+		}
+		out, errOut, code := runMain(t, args...)
+		if code != ExitUsage || out != "" || !strings.Contains(errOut, tc.want) || !strings.Contains(errOut, "nothing was changed") {
+			t.Errorf("%s: exit %d, want 2 naming %q\n%s%s", tc.name, code, tc.want, out, errOut)
+		}
+	}
+	// An OU inside the one the StackSet targets: dropping the outer OU
+	// would delete the inner one's instances too; refused at plan.
+	out, errOut, code := runMain(t, deployArgs("apply", map[string]string{"--ou": "ou-ex12-prod0001"}, "--yes")...)
+	if code != ExitError || strings.Contains(out, "instances removed") || strings.Contains(out, "updated    stackset") ||
+		!strings.Contains(out, "--ou ou-ex12-prod0001 is inside ou-ex12-workload, which the StackSet targets and this deployment drops") {
+		t.Errorf("nested OU: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = runMain(t, deployArgs("plan", nil, "-o", "json")...)
+	if code != ExitOK || strings.Count(out, `"action":"unchanged"`) != 5 {
+		t.Errorf("after the refusals: exit %d, want every step unchanged\n%s%s", code, out, errOut)
+	}
+}
+
+// TestDeployWithoutTrustedAccessAgainstSandbox: the shipped scenario has
+// no StackSets trusted access; deploy says so, with the fix, before the
+// first stack is created.
+func TestDeployWithoutTrustedAccessAgainstSandbox(t *testing.T) {
+	startSandbox(t, "--scenario", filepath.Join("..", "awssim", "testdata", "scenario.yaml"))
+	out, errOut, code := runMain(t, deployArgs("apply", nil, "--yes")...)
+	if code != ExitUsage || out != "" || !strings.Contains(errOut, "StackSets trusted access is not enabled in organization o-exampleorg1") ||
+		!strings.Contains(errOut, "activate-organizations-access") {
+		t.Fatalf("exit %d, want 2 with advice\n%s%s", code, out, errOut)
+	}
+	cfg, err := config.LoadDefaultConfig(t.Context(), config.WithRegion("eu-west-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = cloudformation.NewFromConfig(cfg).DescribeStacks(t.Context(), &cloudformation.DescribeStacksInput{StackName: aws.String(deploy.ManagementStackName)})
+	if err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("the management stack: %v, want it not created", err)
+	}
+}
+
+// TestDeployAsksBeforeRemovingInstances: on a terminal, a plan that
+// deletes instances asks for them by count, after listing them.
+func TestDeployAsksBeforeRemovingInstances(t *testing.T) {
+	startSandbox(t, "--scenario", stackSetsScenario(t))
+	if out, errOut, code := runMain(t, deployArgs("apply", nil, "--yes", "--regions", "ap-northeast-1")...); code != ExitOK {
+		t.Fatalf("first apply: exit %d\n%s%s", code, out, errOut)
+	}
+	var out, errb bytes.Buffer
+	code := Main(t.Context(), deployArgs("apply", nil), IO{In: strings.NewReader("n\n"), Out: &out, Err: &errb, OutTTY: true, ErrTTY: true})
+	q := "deleting the 2 stack instances listed above"
+	if code != ExitOK || !strings.Contains(errb.String(), q) || !strings.Contains(errb.String(), "nothing changed") ||
+		!strings.Contains(out.String(), "Remove account 333333333333 region ap-northeast-1") {
+		t.Errorf("exit %d, want the removals listed, then asked\n%s%s", code, out.String(), errb.String())
 	}
 }

@@ -197,6 +197,11 @@ type Deployer struct {
 	// regions in place (Plan lists them as kept); by default Apply
 	// deletes them.
 	KeepRemoved bool
+	// OUParents is the organization's OU tree (OU or root id -> parent
+	// id, "" for the root), as Check read it. When set, a change that
+	// drops an OU containing a given one is refused: deleting the dropped
+	// OU's instances would reach the given OU's accounts too.
+	OUParents map[string]string
 	// Progress receives a line per wait; nil for none.
 	Progress io.Writer
 	// Poll is the time between two polls of a change set, a stack or an
@@ -598,9 +603,11 @@ type batch struct{ ous, regions []string }
 // deployment if missing; otherwise rid of its instances outside the OUs
 // and regions given (unless KeepRemoved), updated if its template,
 // parameters or settings differ, and given instances in the OUs and
-// regions it lacks. Removals come first: the update then reaches only the
-// instances that stay, and an account that moves from a dropped OU to a
-// nested one given is deployed again rather than removed last.
+// regions it lacks. Removals come last, and only when the update and the
+// additions succeeded everywhere: detection is never taken away before
+// its replacement stands. A given OU nested in a dropped one is refused
+// (with OUParents known): deleting the dropped OU's instances would reach
+// its accounts too.
 func (d *Deployer) stackSet(ctx context.Context, body string, apply bool) Step {
 	c := &d.Config
 	api := d.stackSetAPI(c.HomeRegion)
@@ -650,6 +657,18 @@ func (d *Deployer) stackSet(ctx context.Context, body string, apply bool) Step {
 			removes = nil
 		}
 		for _, b := range removes {
+			for _, dropped := range b.ous {
+				for _, ou := range c.OUs {
+					if d.within(ou, dropped) {
+						return fail("--ou %s is inside %s, which the StackSet targets and this deployment drops: deleting %s's instances would remove %s's too; "+
+							"nothing was changed. Give both OUs, or --keep-removed, to keep detection (narrowing to an inner OU means deleting the outer OU's instances "+
+							"yourself first, which leaves its accounts unwatched until deploy apply adds them again)",
+							ou, dropped, dropped, ou)
+					}
+				}
+			}
+		}
+		for _, b := range removes {
 			s.Changes = append(s.Changes, fmt.Sprintf("Remove instances in OUs %s, regions %s", strings.Join(b.ous, ","), strings.Join(b.regions, ",")))
 		}
 		for _, in := range outside {
@@ -695,22 +714,6 @@ func (d *Deployer) stackSet(ctx context.Context, body string, apply bool) Step {
 		return s
 	}
 
-	for _, b := range removes {
-		op, err := api.DeleteStackInstances(ctx, &cfn.DeleteStackInstancesInput{
-			StackSetName:         aws.String(StackSetName),
-			DeploymentTargets:    &cfntypes.DeploymentTargets{OrganizationalUnitIds: b.ous},
-			Regions:              b.regions,
-			RetainStacks:         aws.Bool(false),
-			OperationPreferences: prefs,
-			CallAs:               callAs,
-		})
-		if err != nil {
-			return fail("delete stack instances: %v", err)
-		}
-		if err := d.waitOperation(ctx, api, callAs, aws.ToString(op.OperationId), "delete instances", &s, &s.Removed); err != nil {
-			return fail("%v", err)
-		}
-	}
 	if s.Action == Create {
 		_, err := api.CreateStackSet(ctx, &cfn.CreateStackSetInput{
 			StackSetName:     aws.String(StackSetName),
@@ -758,6 +761,29 @@ func (d *Deployer) stackSet(ctx context.Context, body string, apply bool) Step {
 			return fail("create stack instances: %v", err)
 		}
 		if err := d.waitOperation(ctx, api, callAs, aws.ToString(op.OperationId), "create instances", &s, &s.Instances); err != nil {
+			return fail("%v", err)
+		}
+	}
+	// Removals only once the replacement stands: an addition or update
+	// that failed anywhere leaves every old instance in place.
+	if len(removes) > 0 && len(s.Failures) > 0 {
+		s.Applied = true
+		s.Error = fmt.Sprintf("%d stack instances failed; the instances outside the OUs and regions given were kept (removed only after every addition succeeds): fix the failures and run deploy apply again", len(s.Failures))
+		return s
+	}
+	for _, b := range removes {
+		op, err := api.DeleteStackInstances(ctx, &cfn.DeleteStackInstancesInput{
+			StackSetName:         aws.String(StackSetName),
+			DeploymentTargets:    &cfntypes.DeploymentTargets{OrganizationalUnitIds: b.ous},
+			Regions:              b.regions,
+			RetainStacks:         aws.Bool(false),
+			OperationPreferences: prefs,
+			CallAs:               callAs,
+		})
+		if err != nil {
+			return fail("delete stack instances: %v", err)
+		}
+		if err := d.waitOperation(ctx, api, callAs, aws.ToString(op.OperationId), "delete instances", &s, &s.Removed); err != nil {
 			return fail("%v", err)
 		}
 	}

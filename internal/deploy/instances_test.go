@@ -266,3 +266,45 @@ func TestApplyAsDelegatedAdmin(t *testing.T) {
 		t.Errorf("bad CallAs: %v", err)
 	}
 }
+
+// TestRemovalWaitsForReplacement: an OU replaced by another is removed
+// only after the new OU's instances stand; when one of them fails, every
+// old instance stays, no deletion is sent, and the step says why.
+func TestRemovalWaitsForReplacement(t *testing.T) {
+	c := testConfig()
+	c.OUs = []string{"ou-ex12-security"}
+	d, srv, _, _ := simDeployer(t, c)
+	ctx := t.Context()
+	if _, err := d.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old := srv.StackSetInstances(mgmtAccount, "eu-west-1", StackSetName)
+	const sandboxAccount = "555555555555"
+	srv.FailStackInstances(sandboxAccount, "", "Resource handler returned message: \"Access denied\"")
+	d.Config.OUs = []string{"ou-ex12-sandbox1"}
+	before := srv.Counts()
+	steps, err := d.Apply(ctx)
+	ss := stackSetStep(t, steps)
+	if err == nil || ss.Removed != 0 || len(ss.Failures) == 0 || !strings.Contains(ss.Error, "were kept") {
+		t.Fatalf("failed replacement: %v %+v", err, ss)
+	}
+	if created, deleted := calls(srv, before); created == 0 || deleted != 0 {
+		t.Errorf("%d creations, %d deletions; want the addition tried and no deletion", created, deleted)
+	}
+	for _, in := range old {
+		if !slices.Contains(srv.StackSetInstances(mgmtAccount, "eu-west-1", StackSetName), in) {
+			t.Errorf("instance %s removed before its replacement stood", in)
+		}
+	}
+	// Once the addition succeeds, the old OU goes.
+	srv.FailStackInstances(sandboxAccount, "", "")
+	steps, err = d.Apply(ctx)
+	if ss := stackSetStep(t, steps); err != nil || ss.Removed != len(old) {
+		t.Fatalf("replacement: %v %+v", err, ss)
+	}
+	for _, in := range srv.StackSetInstances(mgmtAccount, "eu-west-1", StackSetName) {
+		if slices.Contains(old, in) {
+			t.Errorf("old instance %s left", in)
+		}
+	}
+}
