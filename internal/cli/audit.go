@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -284,11 +285,13 @@ func saveAudit(ctx context.Context, path string, rep *audit.Report) (int64, stri
 }
 
 func newAuditDiffCmd(io IO) *cobra.Command {
-	var db, output string
+	var db, output, orgFlag string
 	cmd := &cobra.Command{
 		Use:   "diff",
 		Short: "Show what changed between the last two audits",
-		Long: `Diff compares the two newest audits in the history database: accounts added or
+		Long: `Diff compares the two newest audits of one organization in the history
+database (the organization audited last, or --org; audits of two
+organizations are never compared): accounts added or
 removed, root passwords, access keys, MFA devices and certificates added or
 removed, root used since, controls that changed outcome, org features.
 Exit 0: no change; 3: changes.`,
@@ -303,13 +306,28 @@ Exit 0: no change; 3: changes.`,
 				return &exitError{code: ExitError, err: err}
 			}
 			defer st.Close()
-			reps, err := st.LatestAudits(cmd.Context(), 2)
+			// One organization's audits only: the newest audited's unless
+			// --org names another.
+			orgs, err := st.Orgs(cmd.Context())
+			if err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			org := orgFlag
+			switch {
+			case org != "" && !slices.Contains(orgs, org):
+				return usageError("--org %s: %s holds no audit of it (it holds %s)", org, st.Path(), strings.Join(orgs, ", "))
+			case org == "" && len(orgs) > 0:
+				org = orgs[0]
+			}
+			reps, err := st.LatestOrgAudits(cmd.Context(), org, 2)
 			if err != nil {
 				return &exitError{code: ExitError, err: err}
 			}
 			if len(reps) < 2 {
-				return &exitError{code: ExitError, err: fmt.Errorf("%s holds %d audit(s): diff needs two", st.Path(), len(reps))}
+				return &exitError{code: ExitError, err: fmt.Errorf("%s holds %d audit(s) of organization %s: diff needs two of the same organization%s",
+					st.Path(), len(reps), org, otherOrgs(orgs, org))}
 			}
+			fmt.Fprintf(io.Err, "rootguard: organization %s%s\n", org, otherOrgs(orgs, org))
 			changes := audit.Diff(reps[1], reps[0])
 			if err := report.Changes(io.Out, changes, report.Options{Format: format, Pretty: io.OutTTY}); err != nil {
 				return &exitError{code: ExitError, err: err}
@@ -323,8 +341,23 @@ Exit 0: no change; 3: changes.`,
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", "", "history database (default: rootguard.db under the user's state directory)")
+	cmd.Flags().StringVar(&orgFlag, "org", "", "organization whose audits are compared (default: the one audited last)")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or csv")
 	return cmd
+}
+
+// otherOrgs names the organizations of the history besides org.
+func otherOrgs(orgs []string, org string) string {
+	var rest []string
+	for _, o := range orgs {
+		if o != org {
+			rest = append(rest, o)
+		}
+	}
+	if len(rest) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (the history also holds %s: --org chooses)", strings.Join(rest, ", "))
 }
 
 func newAuditHistoryCmd(io IO) *cobra.Command {

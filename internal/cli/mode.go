@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/spf13/cobra"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/rootguard/rootguard/internal/org"
 	"github.com/rootguard/rootguard/internal/report"
 	"github.com/rootguard/rootguard/internal/scan"
+	"github.com/rootguard/rootguard/internal/store"
 	"github.com/rootguard/rootguard/internal/trail"
 )
 
@@ -31,6 +34,7 @@ type modeOptions struct {
 	config    string
 	configSet bool // --config was given: the file must exist
 	db        string
+	org       string // --org: whose stored audit
 	audit     bool
 	output    string
 	// advise only
@@ -44,6 +48,7 @@ func (o *modeOptions) bind(cmd *cobra.Command, outputs string) {
 	f := cmd.Flags()
 	f.StringVar(&o.config, "config", defaultModeConfig, "the modes per OU (YAML; see rootguard plan --help)")
 	f.StringVar(&o.db, "db", "", "history database to read the latest audit from (default: rootguard.db under the user's state directory)")
+	f.StringVar(&o.org, "org", "", "organization whose latest stored audit is read (default: the only one in the history, else the current credentials' organization)")
 	f.BoolVar(&o.audit, "audit", false, "run an audit now instead of reading the latest stored one (not recorded)")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: "+outputs)
 }
@@ -170,7 +175,11 @@ func loadAudit(ctx context.Context, o *modeOptions) (*loadedAudit, error) {
 		return nil, &exitError{code: ExitError, err: err}
 	}
 	defer st.Close()
-	infos, err := st.Audits(ctx, 1)
+	org, err := historyOrg(ctx, st, o.org)
+	if err != nil {
+		return nil, err
+	}
+	infos, err := st.OrgAudits(ctx, org, 1)
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: err}
 	}
@@ -181,7 +190,45 @@ func loadAudit(ctx context.Context, o *modeOptions) (*loadedAudit, error) {
 	if err != nil {
 		return nil, &exitError{code: ExitError, err: err}
 	}
-	return &loadedAudit{rep: rep, name: fmt.Sprintf("audit %d of %s", infos[0].ID, infos[0].StartedAt.UTC().Format(time.RFC3339))}, nil
+	return &loadedAudit{rep: rep, name: fmt.Sprintf("audit %d of organization %s of %s", infos[0].ID, infos[0].OrgID,
+		infos[0].StartedAt.UTC().Format(time.RFC3339))}, nil
+}
+
+// historyOrg chooses the organization whose stored audits a command
+// reads, so that two organizations are never mixed: --org when given
+// (it must be in the history), else the only one the history holds,
+// else the current credentials' organization. "" means the history is
+// empty.
+func historyOrg(ctx context.Context, st *store.Store, flag string) (string, error) {
+	orgs, err := st.Orgs(ctx)
+	if err != nil {
+		return "", &exitError{code: ExitError, err: err}
+	}
+	switch {
+	case len(orgs) == 0:
+		return flag, nil
+	case flag != "":
+		if !slices.Contains(orgs, flag) {
+			return "", usageError("--org %s: %s holds no audit of it (it holds %s)", flag, st.Path(), strings.Join(orgs, ", "))
+		}
+		return flag, nil
+	case len(orgs) == 1:
+		return orgs[0], nil
+	}
+	many := fmt.Sprintf("%s holds audits of %d organizations (%s)", st.Path(), len(orgs), strings.Join(orgs, ", "))
+	cfg, err := loadAWS(ctx)
+	if err != nil {
+		return "", usageError("%s: give --org (the current organization cannot be read: %v)", many, err)
+	}
+	out, err := organizations.NewFromConfig(cfg).DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil {
+		return "", usageError("%s: give --org (the current organization cannot be read: %v)", many, err)
+	}
+	cur := aws.ToString(out.Organization.Id)
+	if !slices.Contains(orgs, cur) {
+		return "", usageError("%s, none of the current credentials' organization %s: run rootguard audit first, or give --org", many, cur)
+	}
+	return cur, nil
 }
 
 // loadPolicy reads the configuration and resolves its OU ids. A missing

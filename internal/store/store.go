@@ -352,7 +352,53 @@ func (s *Store) LoadAudit(ctx context.Context, id int64) (*audit.Report, error) 
 // LatestAudits returns the n newest reports, newest first; n <= 0
 // returns all of them.
 func (s *Store) LatestAudits(ctx context.Context, n int) ([]*audit.Report, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, report FROM audits`+newestFirst, sqlLimit(n))
+	return s.LatestOrgAudits(ctx, "", n)
+}
+
+// Orgs lists the organizations the history holds audits of, the one
+// audited last first.
+func (s *Store) Orgs(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT org_id FROM audits GROUP BY org_id ORDER BY MAX(started_at) DESC, MAX(id) DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("store: organizations: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var org string
+		if err := rows.Scan(&org); err != nil {
+			return nil, fmt.Errorf("store: organizations: %w", err)
+		}
+		out = append(out, org)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: organizations: %w", err)
+	}
+	return out, nil
+}
+
+// OrgAudits is Audits of one organization ("": every one).
+func (s *Store) OrgAudits(ctx context.Context, org string, limit int) ([]AuditInfo, error) {
+	infos, err := s.Audits(ctx, 0)
+	if err != nil || org == "" {
+		if limit > 0 && len(infos) > limit {
+			infos = infos[:limit]
+		}
+		return infos, err
+	}
+	var out []AuditInfo
+	for _, ai := range infos {
+		if ai.OrgID == org && (limit <= 0 || len(out) < limit) {
+			out = append(out, ai)
+		}
+	}
+	return out, nil
+}
+
+// LatestOrgAudits returns the n newest reports of one organization
+// ("": of every one), newest first; n <= 0 returns all of them.
+func (s *Store) LatestOrgAudits(ctx context.Context, org string, n int) ([]*audit.Report, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, report FROM audits WHERE ? = '' OR org_id = ?`+newestFirst, org, org, sqlLimit(n))
 	if err != nil {
 		return nil, fmt.Errorf("store: latest audits: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -612,5 +613,32 @@ func TestStorePrivateFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestOrgAudits: the history answers per organization, the one audited
+// last first, and never returns another organization's audit.
+func TestOrgAudits(t *testing.T) {
+	s := openTemp(t)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, org := range []string{"o-a", "o-b", "o-a", "o-b", "o-c"} {
+		if _, err := s.SaveAudit(t.Context(), reportAt(org, t0.Add(time.Duration(i)*time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	orgs, err := s.Orgs(t.Context())
+	if err != nil || !slices.Equal(orgs, []string{"o-c", "o-b", "o-a"}) {
+		t.Errorf("Orgs = %v, %v", orgs, err)
+	}
+	reps, err := s.LatestOrgAudits(t.Context(), "o-a", 5)
+	if err != nil || len(reps) != 2 || !reps[0].StartedAt.Equal(t0.Add(2*time.Hour)) || reps[1].Organization.ID != "o-a" {
+		t.Errorf("LatestOrgAudits(o-a) = %d reports, %v", len(reps), err)
+	}
+	infos, err := s.OrgAudits(t.Context(), "o-b", 1)
+	if err != nil || len(infos) != 1 || infos[0].OrgID != "o-b" || !infos[0].StartedAt.Equal(t0.Add(3*time.Hour)) {
+		t.Errorf("OrgAudits(o-b, 1) = %+v, %v", infos, err)
+	}
+	if all, err := s.LatestOrgAudits(t.Context(), "", 0); err != nil || len(all) != 5 {
+		t.Errorf("every organization: %d, %v", len(all), err)
 	}
 }
