@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,9 +61,11 @@ management account; ROOTGUARD_TRAIL names it, for rootguard scan.
 
 The organization comes from a scenario file (see internal/awssim/testdata/
 scenario.yaml) or is generated with --accounts and --seed.`,
-		Example: `  eval "$(rootguard sandbox --accounts 50 &)"   # or:
+		Example: `  rm -f /tmp/sim.env
   rootguard sandbox --accounts 1000 --latency 25ms --throttle sts:AssumeRoot=50 --fault-rate 0.02 --env-file /tmp/sim.env &
-  . /tmp/sim.env && rootguard audit`,
+  until [ -s /tmp/sim.env ]; do sleep 0.2; done   # written whole, at once, when it serves
+  . /tmp/sim.env && rootguard audit
+  kill %1                                          # stops it and removes /tmp/sim.env`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSandbox(cmd.Context(), o) },
 	}
@@ -76,7 +79,7 @@ scenario.yaml) or is generated with --accounts and --seed.`,
 	f.StringSliceVar(&o.throttle, "throttle", nil, "rate limits, e.g. sts:AssumeRoot=50,iam:GetUser=100 (requests per second)")
 	f.Float64Var(&o.faultRate, "fault-rate", 0, "fraction of requests answered with a 5xx error")
 	f.DurationVar(&o.reportDelay, "report-delay", 2*time.Second, "time a credential report takes to generate")
-	f.StringVar(&o.envFile, "env-file", "", "also write the environment, as shell exports, to this file")
+	f.StringVar(&o.envFile, "env-file", "", "also write the environment, as shell exports, to this file (atomically, once serving; removed on stop)")
 	f.StringVarP(&o.output, "output", "o", "table", "how to print the environment: table (shell exports) or json")
 	f.BoolVar(&o.blockingSCP, "blocking-scp", true, "keep the generated root-deny SCP that lacks the aws:AssumedRoot exemption attached (set false for an organization where every account can be audited)")
 	return cmd
@@ -148,10 +151,13 @@ func runSandbox(ctx context.Context, o *sandboxOptions) error {
 		"ROOTGUARD_TRAIL": "s3://" + srv.TrailBucket() + "/AWSLogs/" + sc.Organization.ID + "/",
 	}
 	if o.envFile != "" {
-		if err := os.WriteFile(o.envFile, []byte(shellExports(env)), 0o600); err != nil {
+		if err := writeFileAtomic(o.envFile, []byte(shellExports(env)), 0o600); err != nil {
 			_ = stop(context.Background())
 			return &exitError{code: ExitError, err: fmt.Errorf("write env file: %w", err)}
 		}
+		// A file left behind would point the next shell at a sandbox
+		// that is gone.
+		defer os.Remove(o.envFile)
 	}
 	if err := printEnv(o.io.Out, env, o.output); err != nil {
 		_ = stop(context.Background())
@@ -219,4 +225,28 @@ func detachBlockingSCPs(sc *awssim.Scenario) {
 			p.Targets = nil
 		}
 	}
+}
+
+// writeFileAtomic writes a file so that a reader sees it whole or not
+// at all: a temporary file in the same directory, renamed into place.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, perm)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+	}
+	return err
 }
