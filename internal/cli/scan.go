@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -191,6 +192,11 @@ func parseTimeFlag(s string, now time.Time, endOfDay bool) (time.Time, error) {
 	if n, ok := strings.CutSuffix(d, "d"); ok {
 		var days int
 		if _, err := fmt.Sscanf(n, "%d", &days); err == nil && days >= 0 && fmt.Sprint(days) == n {
+			// More days than a Duration holds would wrap into the future
+			// and filter every finding out.
+			if days > int(math.MaxInt64/int64(24*time.Hour)) {
+				return time.Time{}, fmt.Errorf("%q: more days than rootguard can count back", s)
+			}
 			return now.Add(-time.Duration(days) * 24 * time.Hour).UTC(), nil
 		}
 	}

@@ -57,8 +57,13 @@ func ParseLayout(p string) (l Layout, ok bool) {
 		y, e1 := strconv.Atoi(parts[0])
 		m, e2 := strconv.Atoi(parts[1])
 		d, e3 := strconv.Atoi(parts[2])
-		if e1 == nil && e2 == nil && e3 == nil && m >= 1 && m <= 12 && d >= 1 && d <= 31 {
-			l.Day = time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+		// Only a day that exists: a year that overflows time.Time, or a
+		// 31 February, would date the file to some other day, and date
+		// pruning (--since/--until) would skip it without a word.
+		if e1 == nil && e2 == nil && e3 == nil && y >= 1970 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= 31 {
+			if day := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC); day.Day() == d {
+				l.Day = day
+			}
 		}
 	}
 	return l, true
