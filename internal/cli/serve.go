@@ -14,10 +14,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 
 	"github.com/rootguard/rootguard/internal/alert"
 	"github.com/rootguard/rootguard/internal/approval"
+	s3hist "github.com/rootguard/rootguard/internal/history"
 	"github.com/rootguard/rootguard/internal/web"
 )
 
@@ -29,6 +31,8 @@ type serveOptions struct {
 	tlsCert   string
 	tlsKey    string
 	db        string
+	history   string
+	pathStyle bool
 	findings  string
 	table     string
 	approvals string
@@ -53,7 +57,8 @@ func newServeCmdReady(io IO, logger func() *slog.Logger, ready func(string)) *co
 history, the organization tree coloured by each account's worst control,
 each account's root credentials and history, root activity from scan
 results, approvals and the operations journal. It never changes AWS: it
-reads the history database, the scan results file, the approvals (a
+reads the history database (or, with --history, the audits the scheduled
+audit keeps in S3), the scan results file, the approvals (a
 DynamoDB table through Scan/Query, or a file) and, when rootguard.yaml
 names OU ids, the organization's OUs.
 
@@ -79,6 +84,8 @@ the page header. It runs until interrupted.`,
 	f.StringVar(&o.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM)")
 	f.StringVar(&o.tlsKey, "tls-key", "", "the certificate's private key (PEM)")
 	f.StringVar(&o.db, "db", "", "history database (default: rootguard.db under the user's state directory)")
+	f.StringVar(&o.history, "history", "", "read the audit history from s3://BUCKET/PREFIX, where the scheduled audit writes it, instead of --db")
+	f.BoolVar(&o.pathStyle, "s3-path-style", false, "address S3 buckets by path (for S3-compatible servers)")
 	f.StringVar(&o.findings, "findings", "", "scan results, JSON Lines from rootguard scan -o json")
 	f.StringVar(&o.table, "table", os.Getenv("ROOTGUARD_TABLE"), "the pipeline's DynamoDB table of approvals (default $ROOTGUARD_TABLE)")
 	f.StringVar(&o.approvals, "approvals", "", "approvals file (YAML, as scan --approvals reads) instead of the table")
@@ -145,6 +152,20 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	}
 	defer st.Close()
 	opts.History, opts.Journal = st, st
+	if o.history != "" {
+		loc, err := s3hist.ParseLocation(o.history)
+		if err != nil {
+			return usageError("--history: %v", err)
+		}
+		cfg, err := loadAWS(ctx)
+		if err != nil {
+			return err
+		}
+		opts.History = web.NewS3History(s3.NewFromConfig(cfg, func(so *s3.Options) {
+			so.UsePathStyle = o.pathStyle
+			so.DisableLogOutputChecksumValidationSkipped = true
+		}), loc)
+	}
 
 	if o.findings != "" {
 		f, err := os.Open(o.findings)
@@ -216,7 +237,11 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		u.RawQuery = url.Values{"token": {token}}.Encode()
 		shown = u.String()
 	}
-	fmt.Fprintf(o.io.Err, "rootguard: serving the dashboard of %s (read-only); open:\n", st.Path())
+	source := st.Path()
+	if o.history != "" {
+		source = o.history
+	}
+	fmt.Fprintf(o.io.Err, "rootguard: serving the dashboard of %s (read-only); open:\n", source)
 	fmt.Fprintln(o.io.Out, shown)
 	if !printToken {
 		fmt.Fprintf(o.io.Err, "rootguard: add ?token=<the token in %s> to the URL once\n", o.tokenFile)

@@ -17,8 +17,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
 	"github.com/rootguard/rootguard/internal/alert"
 	"github.com/rootguard/rootguard/internal/approval"
+	"github.com/rootguard/rootguard/internal/audit"
+	s3hist "github.com/rootguard/rootguard/internal/history"
 	"github.com/rootguard/rootguard/internal/testenv"
 )
 
@@ -219,5 +227,44 @@ func TestServeReadsTheApprovalsTableOnly(t *testing.T) {
 		if !reads[c] {
 			t.Errorf("serve called DynamoDB %s: it must only read (calls: %v)", c, calls)
 		}
+	}
+}
+
+// TestServeS3History: --history reads the audits the scheduled audit keeps
+// in S3 (gofakes3, through the SDK's standard configuration).
+func TestServeS3History(t *testing.T) {
+	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	defer srv.Close()
+	useLocalAWS(t, map[string]string{"S3": srv.URL})
+	c := s3.New(s3.Options{BaseEndpoint: aws.String(srv.URL), UsePathStyle: true, Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
+	if _, err := c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String("rootguard-history")}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	rep := &audit.Report{StartedAt: at, FinishedAt: at.Add(time.Minute), Organization: audit.OrgInfo{ID: "o-s3history1"},
+		Accounts: []*audit.Account{{ID: "333333333333", Name: "sandbox-1", State: "ACTIVE", Method: audit.MethodAssumeRoot}}}
+	loc := s3hist.Location{Bucket: "rootguard-history", Prefix: "audits"}
+	if _, err := s3hist.Put(t.Context(), c, loc, rep); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Chdir(dir)
+	u := startServe(t, "--history", "s3://rootguard-history/audits", "--s3-path-style", "--db", filepath.Join(dir, "h.db"))
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := (&http.Client{Jar: jar}).Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "o-s3history1") || !strings.Contains(string(body), "2026-11-30 08:00 UTC") {
+		t.Errorf("overview from the S3 history: %d\n%s", resp.StatusCode, body)
+	}
+	if _, errOut, code := runMain(t, "serve", "--history", "bucket/prefix"); code != ExitUsage || !strings.Contains(errOut, "--history") {
+		t.Errorf("--history without s3://: exit %d\n%s", code, errOut)
 	}
 }
