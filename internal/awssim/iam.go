@@ -499,6 +499,12 @@ func (c *call) rootAccessCheck(managementOnly bool) *apiError {
 			return errf(http.StatusBadRequest, "AccountNotManagementOrDelegatedAdministratorException", "The request was rejected because the account making the request is not the management account or delegated administrator account for centralized root access.")
 		}
 	}
+	if org.featureSet() != "ALL" {
+		// IAM API Reference, EnableOrganizationsRootCredentialsManagement
+		// and the other centralized root access operations; status from
+		// the SDK model's httpError.
+		return errf(http.StatusBadRequest, "OrganizationNotInAllFeaturesModeException", "The request was rejected because your organization does not have All features enabled.")
+	}
 	if !slices.Contains(org.TrustedAccess, iamServicePrincipal) {
 		return errf(http.StatusBadRequest, "ServiceAccessNotEnabledException", "The request was rejected because trusted access is not enabled for IAM in AWS Organizations.")
 	}

@@ -571,6 +571,29 @@ func TestOrganizationsFeatures(t *testing.T) {
 	if !errors.As(err, &noAccess) {
 		t.Errorf("without trusted access: err = %v", err)
 	}
+
+	// An organization with consolidated billing only: centralized root
+	// access needs all features (IAM API Reference,
+	// OrganizationNotInAllFeaturesModeException), and DescribeOrganization
+	// says which feature set it has.
+	sc = exampleScenario(t)
+	sc.Organization.Features = nil
+	sc.Organization.FeatureSet = "CONSOLIDATED_BILLING"
+	cb := newEnv(t, sc, Options{})
+	_, err = cb.mgmt.iam.EnableOrganizationsRootCredentialsManagement(ctx, &iam.EnableOrganizationsRootCredentialsManagementInput{})
+	var notAll *iamtypes.OrganizationNotInAllFeaturesModeException
+	if !errors.As(err, &notAll) {
+		t.Errorf("consolidated billing only: err = %v", err)
+	}
+	wantStatus(t, err, 400)
+	org, err := cb.mgmt.orgs.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil || org.Organization.FeatureSet != orgtypes.OrganizationFeatureSetConsolidatedBilling || len(org.Organization.AvailablePolicyTypes) != 0 {
+		t.Errorf("DescribeOrganization: %+v, %v", org, err)
+	}
+	sc.Organization.Features = []string{FeatureRootSessions}
+	if err := sc.Validate(); err == nil || !strings.Contains(err.Error(), "featureSet ALL") {
+		t.Errorf("features without all features: %v", err)
+	}
 }
 
 // TestStandaloneAccount: an account in no organization gets

@@ -151,14 +151,20 @@ func describeOrganization(c *call) (any, *apiError) {
 	s := c.s
 	org := s.sc.Organization
 	mgmt := s.accounts[org.ManagementAccount]
+	policyTypes := scpEnabled
+	if org.featureSet() != "ALL" {
+		// Policy types need all features (Organizations User Guide,
+		// "Available feature sets").
+		policyTypes = []policyTypeSummaryJSON{}
+	}
 	return map[string]any{"Organization": organizationJSON{
 		Id:                   org.ID,
 		Arn:                  "arn:aws:organizations::" + mgmt.ID + ":organization/" + org.ID,
-		FeatureSet:           "ALL",
+		FeatureSet:           org.featureSet(),
 		MasterAccountArn:     s.orgARN("account", mgmt.ID),
 		MasterAccountId:      mgmt.ID,
 		MasterAccountEmail:   mgmt.Email,
-		AvailablePolicyTypes: scpEnabled,
+		AvailablePolicyTypes: policyTypes,
 	}}, nil
 }
 
@@ -550,4 +556,13 @@ func listTargetsForPolicy(c *call) (any, *apiError) {
 		}
 	}
 	return listResult("Targets", out, next), nil
+}
+
+// featureSet is the organization's feature set, ALL unless the scenario
+// says CONSOLIDATED_BILLING.
+func (o Organization) featureSet() string {
+	if o.FeatureSet == "" {
+		return "ALL"
+	}
+	return o.FeatureSet
 }

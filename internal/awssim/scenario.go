@@ -104,6 +104,12 @@ type Organization struct {
 	// ManagementAccount is the id of the management account, which must be
 	// listed in Accounts.
 	ManagementAccount string `yaml:"managementAccount"`
+	// FeatureSet is the organization's feature set: ALL (the default) or
+	// CONSOLIDATED_BILLING (organizations.types.OrganizationFeatureSet).
+	// IAM's centralized root access needs all features: in a
+	// CONSOLIDATED_BILLING organization its operations answer
+	// OrganizationNotInAllFeaturesModeException.
+	FeatureSet string `yaml:"featureSet,omitempty"`
 	// Features are the enabled centralized root access features of IAM:
 	// RootCredentialsManagement and RootSessions. They need trusted access
 	// for iam.amazonaws.com.
@@ -450,6 +456,15 @@ func (s *Scenario) Validate() error {
 		if f != FeatureRootCredentialsManagement && f != FeatureRootSessions {
 			bad("organization.features[%d] %q: want %s or %s", i, f, FeatureRootCredentialsManagement, FeatureRootSessions)
 		}
+	}
+	switch org.FeatureSet {
+	case "", "ALL":
+	case "CONSOLIDATED_BILLING":
+		if len(org.Features) > 0 {
+			bad("organization.features: centralized root access needs featureSet ALL")
+		}
+	default:
+		bad("organization.featureSet %q: want ALL or CONSOLIDATED_BILLING", org.FeatureSet)
 	}
 	if len(org.Features) > 0 && !slices.Contains(org.TrustedAccess, iamServicePrincipal) {
 		bad("organization.features: centralized root access needs trustedAccess for %s", iamServicePrincipal)
