@@ -3,10 +3,12 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -34,6 +36,7 @@ type sandboxOptions struct {
 	envFile       string
 	output        string
 	blockingSCP   bool
+	command       []string // after --: run it against the sandbox, then stop
 	ready         func(env map[string]string)
 }
 
@@ -65,9 +68,16 @@ scenario.yaml) or is generated with --accounts and --seed.`,
   rootguard sandbox --accounts 1000 --latency 25ms --throttle sts:AssumeRoot=50 --fault-rate 0.02 --env-file /tmp/sim.env &
   until [ -s /tmp/sim.env ]; do sleep 0.2; done   # written whole, at once, when it serves
   . /tmp/sim.env && rootguard audit
-  kill %1                                          # stops it and removes /tmp/sim.env`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runSandbox(cmd.Context(), o) },
+  kill %1                                          # stops it and removes /tmp/sim.env
+  rootguard sandbox --accounts 50 -- rootguard audit   # one command against it; the sandbox stops with it, its exit code is the command's`,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 && cmd.ArgsLenAtDash() != 0 {
+				return usageError("sandbox: unexpected argument %q (a command to run goes after --)", args[0])
+			}
+			o.command = args
+			return runSandbox(cmd.Context(), o)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.scenario, "scenario", "", "scenario YAML file")
@@ -159,6 +169,9 @@ func runSandbox(ctx context.Context, o *sandboxOptions) error {
 		// that is gone.
 		defer os.Remove(o.envFile)
 	}
+	if len(o.command) > 0 {
+		return runAgainstSandbox(ctx, o, env, stop)
+	}
 	if err := printEnv(o.io.Out, env, o.output); err != nil {
 		_ = stop(context.Background())
 		return &exitError{code: ExitError, err: err}
@@ -249,4 +262,27 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		_ = os.Remove(tmp)
 	}
 	return err
+}
+
+// runAgainstSandbox runs o.command with the sandbox's environment, then
+// stops the sandbox; the command's exit code is the result.
+func runAgainstSandbox(ctx context.Context, o *sandboxOptions, env map[string]string, stop func(context.Context) error) error {
+	c := exec.CommandContext(ctx, o.command[0], o.command[1:]...)
+	c.Stdin, c.Stdout, c.Stderr = o.io.In, o.io.Out, o.io.Err
+	c.Env = os.Environ()
+	for k, v := range env {
+		c.Env = append(c.Env, k+"="+v)
+	}
+	runErr := c.Run()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	_ = stop(sctx)
+	var ee *exec.ExitError
+	switch {
+	case runErr == nil:
+		return nil
+	case errors.As(runErr, &ee) && ee.ExitCode() > 0:
+		return &exitError{code: ee.ExitCode()}
+	}
+	return &exitError{code: ExitError, err: fmt.Errorf("sandbox: run %s: %w", o.command[0], runErr)}
 }

@@ -46,3 +46,17 @@ func TestSandboxEnvFile(t *testing.T) {
 		t.Errorf("env file left after the sandbox stopped: %v", err)
 	}
 }
+
+// TestSandboxRunsOneCommand: sandbox -- CMD runs CMD with the sandbox's
+// environment, stops with it, and exits with its code; arguments
+// without -- are a usage error.
+func TestSandboxRunsOneCommand(t *testing.T) {
+	scenario := filepath.Join("..", "awssim", "testdata", "scenario.yaml")
+	out, errOut, code := runMain(t, "sandbox", "--scenario", scenario, "--", "sh", "-c", `echo "endpoint=$AWS_ENDPOINT_URL"; exit 4`)
+	if code != 4 || !strings.Contains(out, "endpoint=http://127.0.0.1:") || strings.Contains(out, "export ") {
+		t.Errorf("exit %d, want 4 and the command's output only\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := runMain(t, "sandbox", "--scenario", scenario, "sh"); code != ExitUsage || !strings.Contains(errOut, "goes after --") {
+		t.Errorf("without --: exit %d\n%s", code, errOut)
+	}
+}
