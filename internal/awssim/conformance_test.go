@@ -19,6 +19,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/account"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -118,12 +119,13 @@ func loadSDK() (map[string]*sdkService, error) {
 		svcS3:          {client: reflect.TypeFor[*s3.Client]()},
 		svcSecurityHub: {client: reflect.TypeFor[*securityhub.Client]()},
 		svcCloudTrail:  {client: reflect.TypeFor[*cloudtrail.Client]()},
+		svcAccount:     {client: reflect.TypeFor[*account.Client]()},
 	}
-	// S3, Security Hub and CloudTrail have no schemas in this SDK
+	// S3, Security Hub, CloudTrail and Account have no schemas in this SDK
 	// version: their modeled errors are the ErrorCode defaults of their
 	// types package, and their statuses are documented
 	// (testdata/common-errors.tsv).
-	for svc, mod := range map[string]string{svcS3: "s3", svcSecurityHub: "securityhub", svcCloudTrail: "cloudtrail"} {
+	for svc, mod := range map[string]string{svcS3: "s3", svcSecurityHub: "securityhub", svcCloudTrail: "cloudtrail", svcAccount: "account"} {
 		codes, err := typesErrorCodes("github.com/aws/aws-sdk-go-v2/service/" + mod)
 		if err != nil {
 			return nil, err
@@ -226,7 +228,7 @@ func commonErrors() (map[string]map[string]commonError, error) {
 				add(s, fs[1], ce)
 			}
 		case "*json":
-			for _, s := range []string{svcOrgs, svcSQS, svcSecurityHub, svcCloudTrail} {
+			for _, s := range []string{svcOrgs, svcSQS, svcSecurityHub, svcCloudTrail, svcAccount} {
 				add(s, fs[1], ce)
 			}
 		default:
@@ -304,6 +306,7 @@ func servedOps() []string {
 	for svc, ops := range map[string]map[string]handler{
 		svcSTS: stsOps, svcIAM: iamOps, svcOrgs: orgsOps, svcCFN: cfnOps,
 		svcS3: s3Ops, svcSQS: sqsOps, svcSecurityHub: securityHubOps, svcCloudTrail: cloudTrailOps,
+		svcAccount: accountOps,
 	} {
 		for op := range ops {
 			out = append(out, svc+":"+op)

@@ -48,11 +48,20 @@
 //	sqs (JSON 1.0): ListQueues, GetQueueUrl, GetQueueAttributes, SetQueueAttributes
 //	cloudtrail (JSON 1.1): DescribeTrails, GetTrailStatus of the scenario's
 //	               organization trail ([Trail], cloudtrail_api.go)
+//	account (restJson1): ListRegions (account.go)
 //
 // Every call answered for an authenticated principal is recorded as the
 // CloudTrail record AWS documents for it and delivered as an organization
 // trail delivers it ([Server.TrailBucket], [Server.TrailEvents]); see
 // cloudtrail.go for the shapes, their sources and the guesses.
+//
+// Guesses of the trail and Region APIs, each settled by one call on a real
+// account: account:ListRegions lists the commercial Regions of 2026, those
+// AWS introduced before 20 March 2019 ENABLED_BY_DEFAULT, the same in every
+// account, and its error messages for an AccountId it refuses are ours
+// (account.go); cloudtrail:GetTrailStatus reports logging started when the
+// management account joined, and a trail seen outside its home Region or
+// account is found by ARN only (cloudtrail_api.go).
 //
 // Principals: the management credentials belong to an IAM user
 // (awssim-admin) in the management account with full permissions. AssumeRole

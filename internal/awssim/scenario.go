@@ -91,6 +91,9 @@ type Scenario struct {
 	// Trail is the organization trail (cloudtrail_api.go); the zero value
 	// is a logging, multi-Region organization trail.
 	Trail Trail `yaml:"trail,omitempty"`
+	// Regions are the opt-in Regions enabled in every account, besides
+	// those enabled by default (account:ListRegions, account.go).
+	Regions []string `yaml:"regions,omitempty"`
 }
 
 // Organization describes the organization itself.
@@ -592,6 +595,7 @@ func (s *Scenario) validateRoot(a *Account, p string, keys map[string]string, ba
 // clone returns a deep copy.
 func (s *Scenario) clone() *Scenario {
 	c := *s
+	c.Regions = slices.Clone(s.Regions)
 	c.Organization.Features = slices.Clone(s.Organization.Features)
 	c.Organization.TrustedAccess = slices.Clone(s.Organization.TrustedAccess)
 	c.Organization.DelegatedAdministrators = slices.Clone(s.Organization.DelegatedAdministrators)

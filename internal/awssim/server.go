@@ -298,6 +298,8 @@ func (s *Server) handler(svc, op string) handler {
 		return sqsOps[op]
 	case svcCloudTrail:
 		return cloudTrailOps[op]
+	case svcAccount:
+		return accountOps[op]
 	}
 	return nil
 }
@@ -308,7 +310,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", reqID)
 	akid, svc, authOK := parseAuthorization(r.Header.Get("Authorization"))
 	region := signedRegion(r.Header.Get("Authorization"))
-	jsonProto := svc == svcOrgs || svc == svcSecurityHub || svc == svcCloudTrail || (svc == "" && r.Header.Get("X-Amz-Target") != "")
+	jsonProto := svc == svcOrgs || svc == svcSecurityHub || svc == svcCloudTrail || svc == svcAccount || (svc == "" && r.Header.Get("X-Amz-Target") != "")
 	var op string
 	fail := func(e *apiError) {
 		s.logger.Debug("awssim: request", "service", svc, "op", op, "error", e.code, "status", e.status)
@@ -368,6 +370,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case svcSecurityHub:
 		op = securityHubRoute(r.Method, r.URL.Path)
+	case svcAccount:
+		op = accountRoute(r.Method, r.URL.Path)
 	case svcCloudTrail:
 		var ok bool
 		if op, ok = strings.CutPrefix(r.Header.Get("X-Amz-Target"), cloudTrailTargetPrefix); !ok {
