@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/account"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -23,6 +24,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rootguard/rootguard/internal/deploy"
+	"github.com/rootguard/rootguard/internal/org"
 )
 
 func newDeployCmd(io IO, logger func() *slog.Logger) *cobra.Command {
@@ -39,6 +41,10 @@ func newDeployCmd(io IO, logger func() *slog.Logger) *cobra.Command {
                    bus in every other region to the bus (rootguard-audit-region)
   management       root-user rules in the management account, every region
                    (rootguard-management)
+  assumeroot       the AssumeRoot rule alone, in every other Region enabled in
+                   the management account and in IAM's delegated
+                   administrator (rootguard-assumeroot; --iam-admin-profile
+                   or --iam-admin-role-arn for the latter)
   member           the same rules in every member account of the chosen OUs,
                    by the service-managed StackSet rootguard-member, deployed
                    automatically to accounts added later
@@ -97,6 +103,8 @@ type deployOptions struct {
 	callAs          string
 	stackSetProfile string
 	stackSetRoleARN string
+	iamAdminProfile string
+	iamAdminRoleARN string
 	keepRemoved     bool
 	output          string
 	yes             bool
@@ -164,6 +172,8 @@ Exit 0: done (or nothing to do); 1: a step failed; 2: a bad flag or target.`
 	f.StringVar(&opts.callAs, "call-as", string(cfntypes.CallAsSelf), "StackSet calls as SELF (the management account) or DELEGATED_ADMIN")
 	f.StringVar(&opts.stackSetProfile, "stackset-profile", "", "with --call-as DELEGATED_ADMIN: AWS profile in the delegated administrator account")
 	f.StringVar(&opts.stackSetRoleARN, "stackset-role-arn", "", "with --call-as DELEGATED_ADMIN: role in the delegated administrator account to assume")
+	f.StringVar(&opts.iamAdminProfile, "iam-admin-profile", "", "AWS profile in the IAM delegated administrator account (for its AssumeRoot stacks)")
+	f.StringVar(&opts.iamAdminRoleARN, "iam-admin-role-arn", "", "role in the IAM delegated administrator account to assume (for its AssumeRoot stacks)")
 	f.BoolVar(&opts.keepRemoved, "keep-removed", false, "keep the StackSet's instances outside the OUs and regions given (only add)")
 	f.StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
 	f.DurationVar(&opts.poll, "poll-interval", 5*time.Second, "time between polls of change sets, stacks and StackSet operations")
@@ -192,6 +202,8 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 		return usageError("--call-as DELEGATED_ADMIN needs --stackset-profile or --stackset-role-arn: credentials in the delegated administrator account (the current ones deploy the management account's stacks)")
 	case callAs == cfntypes.CallAsSelf && stackSetCreds:
 		return usageError("--stackset-profile and --stackset-role-arn go with --call-as DELEGATED_ADMIN")
+	case opts.iamAdminProfile != "" && opts.iamAdminRoleARN != "":
+		return usageError("--iam-admin-profile and --iam-admin-role-arn: give one")
 	}
 	if opts.cfg.AuditAccountID == "" || len(opts.cfg.OUs) == 0 || opts.cfg.CodeBucket == "" || opts.cfg.CodeKey == "" {
 		return usageError("--audit-account, --ou, --code-bucket and --code-key are required")
@@ -207,12 +219,43 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 	if c.HomeRegion == "" {
 		return usageError("no region: give --home-region or set AWS_REGION")
 	}
+	o, err := org.Read(ctx, org.NewClients(cfg), org.Setup)
+	if err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("read the organization (its id, IAM's delegated administrator): %w", err)}
+	}
 	if c.OrganizationID == "" {
-		out, err := organizations.NewFromConfig(cfg).DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
-		if err != nil {
-			return &exitError{code: ExitError, err: fmt.Errorf("read the organization id (or give --org-id): %w", err)}
+		c.OrganizationID = o.ID
+	}
+	for _, p := range o.Problems {
+		fmt.Fprintf(io.Err, "rootguard: warning: %s\n", p)
+	}
+	// sts:AssumeRoot works only on Regional endpoints and is logged in
+	// the Region that served it: the AssumeRoot rule goes to every Region
+	// enabled in the accounts that can call it.
+	if c.EnabledRegions, err = deploy.EnabledRegions(ctx, account.NewFromConfig(cfg)); err != nil {
+		return &exitError{code: ExitError, err: fmt.Errorf("management account: %w", err)}
+	}
+	var iamAdminCfg *aws.Config
+	switch len(o.DelegatedAdmins) {
+	case 0:
+		if opts.iamAdminProfile != "" || opts.iamAdminRoleARN != "" {
+			return usageError("--iam-admin-profile and --iam-admin-role-arn: the organization has no IAM delegated administrator")
 		}
-		c.OrganizationID = aws.ToString(out.Organization.Id)
+	case 1:
+		c.IAMAdminAccountID = o.DelegatedAdmins[0]
+		if opts.iamAdminProfile == "" && opts.iamAdminRoleARN == "" {
+			break
+		}
+		ac, err := otherAccount(ctx, cfg, opts.iamAdminProfile, opts.iamAdminRoleARN)
+		if err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		if c.IAMAdminRegions, err = deploy.EnabledRegions(ctx, account.NewFromConfig(ac)); err != nil {
+			return &exitError{code: ExitError, err: fmt.Errorf("IAM delegated administrator %s: %w", c.IAMAdminAccountID, err)}
+		}
+		iamAdminCfg = &ac
+	default:
+		return &exitError{code: ExitError, err: fmt.Errorf("IAM has %d delegated administrators (%s); AWS allows one", len(o.DelegatedAdmins), strings.Join(o.DelegatedAdmins, ", "))}
 	}
 	if err := c.Validate(); err != nil {
 		return usageError("%v", err)
@@ -231,6 +274,9 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 		Trails: func(region string) deploy.TrailAPI {
 			return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.Region = region })
 		}}
+	if iamAdminCfg != nil {
+		d.IAMAdmin = client(*iamAdminCfg)
+	}
 	pre := deploy.Preflight{Org: organizations.NewFromConfig(cfg), Caller: sts.NewFromConfig(cfg), Audit: sts.NewFromConfig(auditCfg)}
 	switch {
 	case opts.auditRoleARN != "":
@@ -259,6 +305,7 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 
 	steps, err := d.Plan(ctx)
 	warnTrail(io.Err, steps)
+	warnSkipped(io.Err, steps)
 	pending := 0
 	for _, s := range steps {
 		if s.Pending() {
@@ -382,6 +429,16 @@ func warnTrail(w io.Writer, steps []deploy.Step) {
 			fmt.Fprintf(w, "rootguard: warning: no logging, multi-Region organization trail (%d things missing, listed above): EventBridge gets no API call events where no trail logs, so the pipeline's rules would stay silent there\n", len(s.Missing))
 		case s.Action == deploy.TrailUnknown:
 			fmt.Fprintf(w, "rootguard: warning: could not check for an organization trail: %s\n", s.Error)
+		}
+	}
+}
+
+// warnSkipped says on stderr which stacks could not be deployed for want
+// of credentials, and which flag gives them.
+func warnSkipped(w io.Writer, steps []deploy.Step) {
+	for _, s := range steps {
+		if s.Action == deploy.Skipped && s.Account == "iam-admin" {
+			fmt.Fprintf(w, "rootguard: warning: %s; give --iam-admin-profile or --iam-admin-role-arn to deploy %s there\n", s.Error, s.Name)
 		}
 	}
 }

@@ -50,6 +50,7 @@ func TestDeployPlanApplyAgainstSandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc.Organization.TrustedAccess = append(sc.Organization.TrustedAccess, "member.org.stacksets.cloudformation.amazonaws.com")
+	sc.Regions = []string{"ap-east-1"} // an opt-in Region, enabled
 	b, err := sc.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -60,17 +61,36 @@ func TestDeployPlanApplyAgainstSandbox(t *testing.T) {
 	}
 	startSandbox(t, "--scenario", path)
 
+	// 222222222222 is the Audit account and IAM's delegated administrator.
 	args := []string{"--audit-account", "222222222222",
 		"--audit-role-arn", "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole",
+		"--iam-admin-role-arn", "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole",
 		"--ou", "ou-ex12-workload", "--home-region", "eu-west-1",
 		"--code-bucket", "artifacts", "--code-key", "rootguard.zip", "--poll-interval", "1ms"}
 	run := func(verb string, extra ...string) (string, string, int) {
 		return runMain(t, append(append([]string{"deploy", verb}, args...), extra...)...)
 	}
 
+	// The 17 Regions enabled by default and ap-east-1 are enabled; the
+	// management stack covers us-east-1 and eu-west-1, the AssumeRoot stack
+	// the 16 others, in the management account and in the IAM delegated
+	// administrator: 5 + 2 x 16 stacks.
+	const stacks = 5 + 2*16
 	out, errOut, code := run("plan")
-	if code != ExitOK || strings.Count(out, "create ") != 5 || !strings.Contains(out, "Add Function (AWS::Lambda::Function)") {
+	if code != ExitOK || strings.Count(out, "create ") != stacks || !strings.Contains(out, "Add Function (AWS::Lambda::Function)") {
 		t.Fatalf("plan: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, who := range []string{"management", "iam-admin "} {
+		for _, r := range []string{"ap-east-1", "us-west-2", "eu-central-1"} {
+			if want := "create     stack    rootguard-assumeroot    " + who + " " + r + "\n"; !strings.Contains(out, want) {
+				t.Errorf("plan lacks %q", want)
+			}
+		}
+		for _, r := range []string{"us-east-1", "eu-west-1", "me-south-1"} {
+			if bad := "rootguard-assumeroot    " + who + " " + r + "\n"; strings.Contains(out, bad) {
+				t.Errorf("plan has %q: governed or not enabled", bad)
+			}
+		}
 	}
 	if !strings.HasPrefix(out, "present    trail    arn:aws:cloudtrail:us-east-1:111111111111:trail/awssim-org-trail") ||
 		strings.Contains(errOut, "warning") {
@@ -82,12 +102,12 @@ func TestDeployPlanApplyAgainstSandbox(t *testing.T) {
 	}
 	out, errOut, code = run("apply", "--yes")
 	// Workloads holds two accounts: 2 x 2 regions.
-	if code != ExitOK || strings.Count(out, "created ") != 5 || !strings.Contains(out, "4 stack instances succeeded") ||
+	if code != ExitOK || strings.Count(out, "created ") != stacks || !strings.Contains(out, "4 stack instances succeeded") ||
 		!strings.Contains(errOut, "rootguard-member create instances") {
 		t.Fatalf("apply --yes: exit %d\n%s%s", code, out, errOut)
 	}
 	out, errOut, code = run("apply", "--yes", "-o", "json")
-	if code != ExitOK || strings.Count(out, `"action":"unchanged"`) != 5 || !strings.Contains(errOut, "nothing to change") {
+	if code != ExitOK || strings.Count(out, `"action":"unchanged"`) != stacks || !strings.Contains(errOut, "nothing to change") {
 		t.Fatalf("apply again: exit %d\n%s%s", code, out, errOut)
 	}
 	if _, errOut, code := runMain(t, "deploy", "plan", "--audit-account", "222222222222"); code != ExitUsage || !strings.Contains(errOut, "required") {
@@ -147,8 +167,9 @@ func TestDeployConvergeAndCallAsAgainstSandbox(t *testing.T) {
 			}
 		}
 	}
+	// ap-northeast-1 is no longer governed: the AssumeRoot stack goes there.
 	out, errOut, code := run("apply", "--yes", "--keep-removed")
-	if code != ExitOK || !strings.Contains(errOut, "nothing to change") ||
+	if code != ExitOK || strings.Contains(out, "removed") || !strings.Contains(out, "created    stack    rootguard-assumeroot    management ap-northeast-1\n") ||
 		!strings.Contains(out, "    Keep account 444444444444 region ap-northeast-1 (OU ou-ex12-workload, CURRENT): outside the OUs and regions given\n") {
 		t.Fatalf("apply --keep-removed: exit %d\n%s%s", code, out, errOut)
 	}
@@ -157,8 +178,13 @@ func TestDeployConvergeAndCallAsAgainstSandbox(t *testing.T) {
 		!strings.Contains(errOut, "rootguard-member delete instances") {
 		t.Fatalf("apply --yes: exit %d\n%s%s", code, out, errOut)
 	}
+	// 5 stacks and 15 AssumeRoot stacks (the Regions enabled by default
+	// but us-east-1 and eu-west-1); the IAM delegated administrator's are
+	// skipped for want of its credentials, and that is said.
 	out, errOut, code = run("apply", "--yes", "-o", "json")
-	if code != ExitOK || strings.Count(out, `"action":"unchanged"`) != 5 || !strings.Contains(errOut, "nothing to change") {
+	if code != ExitOK || strings.Count(out, `"action":"unchanged"`) != 5+15 || !strings.Contains(errOut, "nothing to change") ||
+		!strings.Contains(out, `"account":"iam-admin","region":"*","action":"skipped"`) ||
+		!strings.Contains(errOut, "rootguard: warning: no credentials for the IAM delegated administrator 222222222222") {
 		t.Fatalf("apply again: exit %d\n%s%s", code, out, errOut)
 	}
 
@@ -307,8 +333,9 @@ func TestDeployRefusesBadTargetsAgainstSandbox(t *testing.T) {
 		!strings.Contains(out, "--ou ou-ex12-prod0001 is inside ou-ex12-workload, which the StackSet targets and this deployment drops") {
 		t.Errorf("nested OU: exit %d\n%s%s", code, out, errOut)
 	}
+	// 5 stacks and the AssumeRoot stacks of the 15 other enabled Regions.
 	out, errOut, code = runMain(t, deployArgs("plan", nil, "-o", "json")...)
-	if code != ExitOK || strings.Count(out, `"action":"unchanged"`) != 5 {
+	if code != ExitOK || strings.Count(out, `"action":"unchanged"`) != 5+15 || strings.Contains(out, `"action":"create"`) {
 		t.Errorf("after the refusals: exit %d, want every step unchanged\n%s%s", code, out, errOut)
 	}
 }

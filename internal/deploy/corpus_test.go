@@ -37,13 +37,14 @@ func TestDeployedPatternsCoverCorpus(t *testing.T) {
 		"audit bus":            deployedPatterns(t, all[AuditTemplate], `{"Ref":"EventBus"}`),
 		"audit default bus":    deployedPatterns(t, all[AuditTemplate], "null"),
 		"audit-region default": deployedPatterns(t, all[AuditRegionTemplate], ""),
+		"assumeroot":           deployedPatterns(t, all[AssumeRootTemplate], ""),
 	}
 	for name, ps := range sets {
 		if len(ps) == 0 {
 			t.Fatalf("%s: no rules found in the template", name)
 		}
 	}
-	reported, guardDuty := 0, 0
+	reported, guardDuty, assumeRoots := 0, 0, 0
 	for _, f := range files {
 		raw, err := os.ReadFile(f)
 		if err != nil {
@@ -59,6 +60,14 @@ func TestDeployedPatternsCoverCorpus(t *testing.T) {
 				guardDuty++
 				want = append(want, "audit default bus", "audit-region default")
 			}
+			// The AssumeRoot stack admits AssumeRoot and nothing else.
+			isAssumeRoot := strings.Contains(string(s.envelope), `"eventName":"AssumeRoot"`)
+			if isAssumeRoot {
+				assumeRoots++
+				want = append(want, "assumeroot")
+			} else if anyMatches(t, sets["assumeroot"], s.envelope) {
+				t.Errorf("%s: the AssumeRoot rule matches an event that is not AssumeRoot", s.name)
+			}
 			for _, set := range want {
 				if !anyMatches(t, sets[set], s.envelope) {
 					t.Errorf("%s: the engine reports it, but no %s rule matches:\n%s", s.name, set, s.envelope)
@@ -66,8 +75,8 @@ func TestDeployedPatternsCoverCorpus(t *testing.T) {
 			}
 		}
 	}
-	if reported == 0 || guardDuty == 0 {
-		t.Fatalf("vacuous: %d reported events, %d GuardDuty findings in %d files", reported, guardDuty, len(files))
+	if reported == 0 || guardDuty == 0 || assumeRoots == 0 {
+		t.Fatalf("vacuous: %d reported events, %d GuardDuty findings, %d AssumeRoot calls in %d files", reported, guardDuty, assumeRoots, len(files))
 	}
 	t.Logf("%d files: %d reported events (%d GuardDuty findings) all match the deployed rules", len(files), reported, guardDuty)
 }

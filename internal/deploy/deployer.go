@@ -25,6 +25,7 @@ const (
 	AuditStackName       = "rootguard-audit"
 	AuditRegionStackName = "rootguard-audit-region"
 	ManagementStackName  = "rootguard-management"
+	AssumeRootStackName  = "rootguard-assumeroot"
 	StackSetName         = "rootguard-member"
 )
 
@@ -74,6 +75,19 @@ type Config struct {
 	CodeBucket    string
 	CodeKey       string
 	EventBusName  string // DefaultEventBusName when empty
+	// EnabledRegions are the Regions enabled in the management account
+	// (account:ListRegions); IAMAdminAccountID and IAMAdminRegions the IAM
+	// delegated administrator, if any, and the Regions enabled in it. Each
+	// of those accounts gets the AssumeRoot rule (AssumeRootTemplate) in
+	// every such Region that AllRegions leaves out: AssumeRoot, which only
+	// these two accounts can call, is logged in the Region of the STS
+	// endpoint that served it, and every enabled Region has one. (In
+	// AllRegions the management stack, and the member StackSet for the
+	// delegated administrator, which must be under one of OUs, carry the
+	// rule.)
+	EnabledRegions    []string
+	IAMAdminAccountID string
+	IAMAdminRegions   []string
 	// Approvers and AuditPrincipals are principal ARN patterns (see
 	// ParamApprovers, ParamAuditPrincipals).
 	Approvers       []string
@@ -100,10 +114,13 @@ func (c *Config) Validate() error {
 	if !reRegion.MatchString(c.HomeRegion) {
 		bad("home region %q is not a region name", c.HomeRegion)
 	}
-	for _, r := range c.Regions {
+	for _, r := range slices.Concat(c.Regions, c.EnabledRegions, c.IAMAdminRegions) {
 		if !reRegion.MatchString(r) {
 			bad("region %q is not a region name", r)
 		}
+	}
+	if c.IAMAdminAccountID != "" && !reAccount.MatchString(c.IAMAdminAccountID) {
+		bad("IAM delegated administrator %q: want 12 digits", c.IAMAdminAccountID)
 	}
 	if len(c.OUs) == 0 {
 		bad("no OU: name the OUs (or the root) whose accounts get the member stack")
@@ -139,6 +156,18 @@ func (c *Config) AllRegions() []string {
 	out := []string{GlobalRegion}
 	for _, r := range append([]string{c.HomeRegion}, c.Regions...) {
 		if r != "" && !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// OutsideRegions returns the Regions of enabled that AllRegions leaves
+// out, in order.
+func (c *Config) OutsideRegions(enabled []string) []string {
+	var out []string
+	for _, r := range enabled {
+		if !slices.Contains(c.AllRegions(), r) && !slices.Contains(out, r) {
 			out = append(out, r)
 		}
 	}
@@ -185,6 +214,11 @@ type Deployer struct {
 	// Management when nil. With CallAs DELEGATED_ADMIN it is a client in
 	// an account registered as StackSets delegated administrator.
 	StackSets func(region string) API
+	// IAMAdmin returns a client in the IAM delegated administrator
+	// (Config.IAMAdminAccountID) for its AssumeRoot stacks. When it is nil
+	// and there is such an administrator, Plan and Apply report a skipped
+	// step saying so.
+	IAMAdmin func(region string) API
 	// Trails returns a CloudTrail client in the management account; when
 	// set, Plan and Apply first check that a logging, multi-Region
 	// organization trail exists (CheckTrail), and report it as a step of
@@ -221,6 +255,9 @@ const (
 	Update    Action = "update"
 	Unchanged Action = "unchanged"
 	Failed    Action = "failed"
+	// Skipped: a stack that should exist but cannot be deployed with the
+	// credentials given; Step.Error says why and what to give.
+	Skipped Action = "skipped"
 )
 
 // Step is one stack or the StackSet: what would be done (Plan) or what
@@ -228,7 +265,7 @@ const (
 type Step struct {
 	Kind    string   `json:"kind"`    // stack or stackset
 	Name    string   `json:"name"`    // stack or StackSet name
-	Account string   `json:"account"` // audit, management or delegated-admin: whose credentials
+	Account string   `json:"account"` // audit, management, iam-admin or delegated-admin: whose credentials
 	Region  string   `json:"region"`
 	Action  Action   `json:"action"`
 	Applied bool     `json:"applied"`           // Apply did it
@@ -281,6 +318,16 @@ func (d *Deployer) targets() []target {
 		ts = append(ts, target{name: ManagementStackName, template: ManagementTemplate, account: "management", region: r,
 			api: d.Management(r), params: c.forwarderParams()})
 	}
+	for _, r := range c.OutsideRegions(c.EnabledRegions) {
+		ts = append(ts, target{name: AssumeRootStackName, template: AssumeRootTemplate, account: "management", region: r,
+			api: d.Management(r), params: c.forwarderParams()})
+	}
+	if d.IAMAdmin != nil && c.IAMAdminAccountID != "" {
+		for _, r := range c.OutsideRegions(c.IAMAdminRegions) {
+			ts = append(ts, target{name: AssumeRootStackName, template: AssumeRootTemplate, account: "iam-admin", region: r,
+				api: d.IAMAdmin(r), params: c.forwarderParams()})
+		}
+	}
 	return ts
 }
 
@@ -308,7 +355,7 @@ func (d *Deployer) run(ctx context.Context, apply bool) ([]Step, error) {
 		return nil, fmt.Errorf("deploy: CallAs %q: want SELF or DELEGATED_ADMIN", d.CallAs)
 	}
 	bodies := map[string]string{}
-	for _, name := range []string{AuditTemplate, AuditRegionTemplate, ManagementTemplate, MemberTemplate} {
+	for _, name := range []string{AuditTemplate, AuditRegionTemplate, ManagementTemplate, AssumeRootTemplate, MemberTemplate} {
 		b, err := Render(name)
 		if err != nil {
 			return nil, err
@@ -332,6 +379,13 @@ func (d *Deployer) run(ctx context.Context, apply bool) ([]Step, error) {
 			failed++
 		}
 		steps = append(steps, s)
+	}
+	if c := d.Config; c.IAMAdminAccountID != "" && d.IAMAdmin == nil {
+		// The IAM delegated administrator can open root sessions too, in
+		// any Region enabled in it; without its credentials its
+		// AssumeRoot stacks cannot be deployed, and that must be said.
+		steps = append(steps, Step{Kind: "stack", Name: AssumeRootStackName, Account: "iam-admin", Region: "*", Action: Skipped,
+			Error: fmt.Sprintf("no credentials for the IAM delegated administrator %s: sts:AssumeRoot calls it makes in Regions outside %s are not forwarded", c.IAMAdminAccountID, strings.Join(c.AllRegions(), ","))})
 	}
 	if err := ctx.Err(); err != nil {
 		return steps, err

@@ -32,10 +32,17 @@ const (
 	MemberTemplate         = "member"          // member accounts, through the StackSet
 	ManagementTemplate     = "management"      // management account, every governed region
 	MemberStackSetTemplate = "member-stackset" // the StackSet as a resource, for pipelines
+	// AssumeRootTemplate holds the AssumeRoot rule alone, for the enabled
+	// Regions of the management account and of the IAM delegated
+	// administrator that the governed regions leave out: CloudTrail logs
+	// sts:AssumeRoot in the Region of the STS endpoint that served it,
+	// and AssumeRoot has only Regional endpoints, so a root session opened
+	// in any enabled Region is seen only by a rule in that Region.
+	AssumeRootTemplate = "assumeroot"
 )
 
 // TemplateNames lists the templates in the order they are deployed.
-var TemplateNames = []string{AuditTemplate, AuditRegionTemplate, ManagementTemplate, MemberTemplate, MemberStackSetTemplate}
+var TemplateNames = []string{AuditTemplate, AuditRegionTemplate, ManagementTemplate, AssumeRootTemplate, MemberTemplate, MemberStackSetTemplate}
 
 // Template parameters.
 const (
@@ -121,6 +128,9 @@ func Build(name string) (*cloudformation.Template, error) {
 	case ManagementTemplate:
 		return forwarderTemplate("rootguard: forwards root-user activity and root-access governance events from the management account in this region to the Audit account's rootguard event bus.",
 			unionPatterns(detect.EventPatterns(), detect.ManagementPatterns())), nil
+	case AssumeRootTemplate:
+		return forwarderTemplate("rootguard: forwards sts:AssumeRoot calls (root sessions issued) made in this account and region to the Audit account's rootguard event bus, for regions outside the governed ones.",
+			assumeRootPatterns(detect.ManagementPatterns())), nil
 	case MemberStackSetTemplate:
 		member, err := Render(MemberTemplate)
 		if err != nil {
@@ -160,6 +170,18 @@ func unionPatterns(sets ...[]detect.Pattern) []detect.Pattern {
 				seen = append(seen, string(b))
 				out = append(out, p)
 			}
+		}
+	}
+	return out
+}
+
+// assumeRootPatterns selects the patterns that admit sts:AssumeRoot.
+func assumeRootPatterns(ps []detect.Pattern) []detect.Pattern {
+	var out []detect.Pattern
+	for _, p := range ps {
+		detail, _ := p["detail"].(map[string]any)
+		if slices.Contains(patternStrings(detail["eventName"]), "AssumeRoot") {
+			out = append(out, p)
 		}
 	}
 	return out

@@ -222,6 +222,7 @@ func TestRules(t *testing.T) {
 		MemberTemplate:      detect.EventPatterns(),
 		ManagementTemplate:  unionPatterns(detect.EventPatterns(), detect.ManagementPatterns()),
 		AuditRegionTemplate: guardDutyPatterns(detect.EventPatterns()),
+		AssumeRootTemplate:  assumeRootPatterns(detect.ManagementPatterns()),
 		AuditTemplate:       append(unionPatterns(detect.EventPatterns(), detect.ManagementPatterns()), guardDutyPatterns(detect.EventPatterns())...),
 	}
 	for name, want := range wantPatterns {
@@ -417,7 +418,7 @@ func TestKeyPolicyLetsAccountPublishThroughSNS(t *testing.T) {
 // FailedInvocations (every rule, summed) and on its dead-letter queue.
 func TestForwarderAlarms(t *testing.T) {
 	all := rendered(t)
-	for _, name := range []string{MemberTemplate, ManagementTemplate, AuditRegionTemplate} {
+	for _, name := range []string{MemberTemplate, ManagementTemplate, AuditRegionTemplate, AssumeRootTemplate} {
 		res := resources(all[name])
 		var rules []string
 		for id, r := range res {
