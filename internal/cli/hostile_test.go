@@ -319,3 +319,39 @@ func TestHostileInput(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileOutput: a forged record whose account is a spreadsheet
+// formula and whose source address carries a terminal escape and a
+// newline is still reported, in CSV with the formula neutralised and in
+// the table with the control characters escaped: one row each.
+func TestHostileOutput(t *testing.T) {
+	rec := strings.NewReplacer(`"recipientAccountId":"444444444444"`, `"recipientAccountId":"=HYPERLINK(\"http://evil.example/\",\"ok\")"`,
+		`"sourceIPAddress":"198.51.100.1"`, `"sourceIPAddress":"@198.51.100.1\u001b[2K\nforged"`).Replace(rootCall("o-1"))
+	path := write(t, t.TempDir(), "o.json", logFile(rec))
+	for _, tt := range []struct {
+		format string
+		want   []string
+	}{
+		{"csv", []string{`"'=HYPERLINK(""http://evil.example/"",""ok"")"`, `'@198.51.100.1\x1b[2K\nforged`}},
+		{"table", []string{`=HYPERLINK("http://evil.example/","ok")`, `@198.51.100.1\x1b[2K\nforged`}},
+	} {
+		t.Run(tt.format, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := Main(t.Context(), []string{"scan", "-o", tt.format, path}, IO{In: strings.NewReader(""), Out: &out, Err: &errb})
+			if code != ExitFindings {
+				t.Errorf("exit code %d, want %d; stderr:\n%s", code, ExitFindings, errb.String())
+			}
+			if n := strings.Count(out.String(), "\n"); n != 2 {
+				t.Errorf("%d lines, want a header and one row:\n%s", n, out.String())
+			}
+			if strings.ContainsAny(out.String(), "\x1b\r") {
+				t.Errorf("control character on stdout: %q", out.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("stdout lacks %s:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
