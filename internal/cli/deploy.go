@@ -166,6 +166,8 @@ Exit 0: done (or nothing to do); 1: a step failed; 2: a bad flag or target.`
 	f.StringVar(&c.AlarmTopicARN, "alarm-topic", "", "SNS topic for the CloudWatch alarms (default: the alert topic)")
 	f.StringVar(&c.CodeBucket, "code-bucket", "", "S3 bucket of the Lambda function's zip, in the home region (required)")
 	f.StringVar(&c.CodeKey, "code-key", "", "S3 key of the Lambda function's zip (required)")
+	f.StringVar(&c.AuditSchedule, "audit-schedule", deploy.DefaultAuditSchedule, "when the scheduled audit runs: an EventBridge Scheduler rate() or cron() expression (UTC)")
+	f.StringSliceVar(&c.StrictOUs, "strict-ou", nil, "OU path whose accounts keep no root credentials (repeatable): the scheduled audit pages when an account leaves it")
 	f.StringVar(&c.EventBusName, "event-bus-name", deploy.DefaultEventBusName, "name of the Audit account's event bus")
 	f.StringVar(&opts.auditProfile, "audit-profile", "", "AWS profile with credentials in the Audit account")
 	f.StringVar(&opts.auditRoleARN, "audit-role-arn", "", "role in the Audit account to assume from the current credentials")
@@ -259,6 +261,15 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 	}
 	if err := c.Validate(); err != nil {
 		return usageError("%v", err)
+	}
+	// The scheduled audit runs in the Audit account: say whether it may
+	// open root sessions there.
+	if p, err := deploy.CheckAuditAccount(ctx, organizations.NewFromConfig(cfg), c.AuditAccountID); err != nil {
+		fmt.Fprintf(io.Err, "rootguard: scheduled audit: could not check which account may open root sessions: %v\n", err)
+	} else if p.OK() {
+		fmt.Fprintf(io.Err, "rootguard: scheduled audit: %s\n", p)
+	} else {
+		fmt.Fprintf(io.Err, "rootguard: warning: %s\n", p)
 	}
 	auditCfg, err := otherAccount(ctx, cfg, opts.auditProfile, opts.auditRoleARN)
 	if err != nil {

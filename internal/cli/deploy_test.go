@@ -77,7 +77,9 @@ func TestDeployPlanApplyAgainstSandbox(t *testing.T) {
 	// administrator: 5 + 2 x 16 stacks.
 	const stacks = 5 + 2*16
 	out, errOut, code := run("plan")
-	if code != ExitOK || strings.Count(out, "create ") != stacks || !strings.Contains(out, "Add Function (AWS::Lambda::Function)") {
+	if code != ExitOK || strings.Count(out, "create ") != stacks || !strings.Contains(out, "Add Function (AWS::Lambda::Function)") ||
+		!strings.Contains(out, "Add AuditRunSchedule (AWS::Scheduler::Schedule)") ||
+		!strings.Contains(errOut, "scheduled audit runs in the Audit account 222222222222, the IAM delegated administrator") {
 		t.Fatalf("plan: exit %d\n%s%s", code, out, errOut)
 	}
 	for _, who := range []string{"management", "iam-admin "} {
@@ -115,6 +117,9 @@ func TestDeployPlanApplyAgainstSandbox(t *testing.T) {
 	}
 	if _, errOut, code := run("plan", "--language", "fr"); code != ExitUsage || !strings.Contains(errOut, `language "fr"`) {
 		t.Errorf("bad language: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code := run("plan", "--audit-schedule", "daily"); code != ExitUsage || !strings.Contains(errOut, `audit schedule "daily"`) {
+		t.Errorf("bad schedule: exit %d\n%s", code, errOut)
 	}
 }
 

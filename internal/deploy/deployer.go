@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -92,6 +93,12 @@ type Config struct {
 	// ParamApprovers, ParamAuditPrincipals).
 	Approvers       []string
 	AuditPrincipals []string
+	// AuditSchedule is when the scheduled audit runs (an EventBridge
+	// Scheduler rate() or cron() expression); DefaultAuditSchedule when
+	// empty. StrictOUs are OU paths whose accounts keep no root
+	// credentials: an account leaving one pages.
+	AuditSchedule string
+	StrictOUs     []string
 }
 
 var (
@@ -99,6 +106,10 @@ var (
 	reOrg     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
 	reOU      = regexp.MustCompile(`^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$`)
 	reRegion  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+	// reSchedule: EventBridge Scheduler's recurring expressions, "rate(value
+	// unit)" and "cron(fields)" (Schedule types, EventBridge Scheduler
+	// User Guide).
+	reSchedule = regexp.MustCompile(`^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$`)
 )
 
 // Validate names every bad field.
@@ -140,6 +151,14 @@ func (c *Config) Validate() error {
 	}
 	if _, err := approval.ParseApprovers(c.AuditPrincipals); err != nil {
 		bad("audit principals: %v", err)
+	}
+	if c.AuditSchedule != "" && !reSchedule.MatchString(c.AuditSchedule) {
+		bad("audit schedule %q: want rate(N unit) or cron(fields)", c.AuditSchedule)
+	}
+	for _, ou := range c.StrictOUs {
+		if ou == "" || strings.Contains(ou, ",") {
+			bad("strict OU %q: want an OU path such as Root/Workloads/Prod", ou)
+		}
 	}
 	if c.CodeBucket == "" || c.CodeKey == "" {
 		bad("the Lambda code location (S3 bucket and key) is required")
@@ -192,7 +211,8 @@ func (c *Config) auditParams() []cfntypes.Parameter {
 	}
 	return params(ParamOrganizationID, c.OrganizationID, ParamEventBusName, c.busName(), ParamLanguage, lang,
 		ParamAlarmTopicARN, c.AlarmTopicARN, ParamCodeBucket, c.CodeBucket, ParamCodeKey, c.CodeKey,
-		ParamApprovers, strings.Join(c.Approvers, ","), ParamAuditPrincipals, strings.Join(c.AuditPrincipals, ","))
+		ParamApprovers, strings.Join(c.Approvers, ","), ParamAuditPrincipals, strings.Join(c.AuditPrincipals, ","),
+		ParamAuditSchedule, cmp.Or(c.AuditSchedule, DefaultAuditSchedule), ParamStrictOUs, strings.Join(c.StrictOUs, ","))
 }
 
 func params(kv ...string) []cfntypes.Parameter {

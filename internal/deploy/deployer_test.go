@@ -215,12 +215,19 @@ func TestConfigValidate(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	c = Config{OrganizationID: "org", AuditAccountID: "12", HomeRegion: "moon", Regions: []string{"x"}, OUs: []string{"ou-"}, Language: "fr"}
+	for _, ok := range []string{"rate(1 day)", "rate(12 hours)", "cron(0 3 ? * MON *)"} {
+		c.AuditSchedule = ok
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", ok, err)
+		}
+	}
+	c = Config{OrganizationID: "org", AuditAccountID: "12", HomeRegion: "moon", Regions: []string{"x"}, OUs: []string{"ou-"}, Language: "fr",
+		AuditSchedule: "daily", StrictOUs: []string{"Root/A,Root/B"}}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"organization id", "audit account", "home region", `region "x"`, `OU "ou-"`, "language", "code location"} {
+	for _, want := range []string{"organization id", "audit account", "home region", `region "x"`, `OU "ou-"`, "language", "code location", "audit schedule", "strict OU"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}

@@ -15,7 +15,10 @@
 //   - audit: in the Audit account's home region, the custom event bus
 //     (admitting only the organization), the rules from it to the Lambda
 //     function, the encrypted SNS topic, the DynamoDB table, the
-//     dead-letter queue and the alarms. audit-region forwards GuardDuty's
+//     dead-letter queue and the alarms; and the scheduled audit: a second
+//     function from the same code, an EventBridge Scheduler schedule, and
+//     the versioned, KMS-encrypted history bucket (see addScheduledAudit
+//     and [CheckAuditAccount]). audit-region forwards GuardDuty's
 //     root findings from the Audit account's default bus in every other
 //     region to the bus.
 //

@@ -20,8 +20,14 @@ import (
 //	go run github.com/aws-cloudformation/rain/cmd/rain@v1.24.4 build -s AWS::Events::Rule > aws-events-rule.json
 //
 // (rain build -s reads its embedded copy when no AWS configuration is
-// asked for; the files equal rain's internal/aws/cfn/schemas/aws/*). Neither
-// rain nor cfn-lint is needed to run these schema tests (TestCfnLint runs
+// asked for; the files equal rain's internal/aws/cfn/schemas/aws/*).
+// aws-scheduler-schedule.json, aws-s3-bucket.json and
+// aws-s3-bucketpolicy.json are cfn-lint 1.51.0's copies of the registry
+// schemas for us-east-1 (descriptions dropped), printed with
+//
+//	python3 -c 'import json; from cfnlint.schema import PROVIDER_SCHEMA_MANAGER as m; print(json.dumps(m.get_resource_schema("us-east-1", "AWS::Scheduler::Schedule").schema, indent=2, sort_keys=True))'
+//
+// Neither rain nor cfn-lint is needed to run these schema tests (TestCfnLint runs
 // cfn-lint where it is installed). A template using a new
 // resource type fails TestTemplatesMatchSchemas until its schema is added.
 

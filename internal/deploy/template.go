@@ -424,7 +424,7 @@ var hasAlarmTopic = map[string]any{"Fn::Not": []any{map[string]any{"Fn::Equals":
 // Lambda function and what it writes to.
 func auditTemplate() *cloudformation.Template {
 	t := cloudformation.NewTemplate()
-	t.Description = "rootguard: the Audit account's event bus, the Lambda function that classifies root-user events and alerts through an encrypted SNS topic, its state table, dead-letter queue and alarms."
+	t.Description = "rootguard: the Audit account's event bus, the Lambda function that classifies root-user events and alerts through an encrypted SNS topic, its state table, dead-letter queue and alarms; the scheduled audit (EventBridge Scheduler, a second function from the same code) and its history bucket."
 	langs := []any{string(notify.English), string(notify.Japanese), string(notify.Both)}
 	t.Parameters = cloudformation.Parameters{
 		ParamOrganizationID: {Type: "String", Description: str("The organization whose accounts may put events on the bus."),
@@ -502,7 +502,7 @@ func auditTemplate() *cloudformation.Template {
 	}
 
 	t.Resources["Key"] = &kms.Key{
-		Description:       str("rootguard: encrypts the alert topic and the dead-letter queue"),
+		Description:       str("rootguard: encrypts the alert topic, the dead-letter queue and the audit history"),
 		EnableKeyRotation: boolean(true),
 		KeyPolicy:         keyPolicy(),
 	}
@@ -638,6 +638,7 @@ func auditTemplate() *cloudformation.Template {
 		"FunctionName":       {Value: ref("Function")},
 		"DeadLetterQueueUrl": {Value: ref("DeadLetterQueue")},
 	}
+	addScheduledAudit(t)
 	return t
 }
 
@@ -703,9 +704,14 @@ func keyPolicy() policyDocument {
 				"kms:CallerAccount": ref("AWS::AccountId"),
 				"kms:ViaService":    sub("sns.${AWS::Region}.amazonaws.com"),
 			}}},
-		statement{Sid: "FunctionUsesKey", Effect: "Allow", Resource: "*",
-			Principal: map[string]any{"AWS": getAtt("FunctionRole", "Arn")},
+		statement{Sid: "FunctionsUseKey", Effect: "Allow", Resource: "*",
+			Principal: map[string]any{"AWS": []any{getAtt("FunctionRole", "Arn"), getAtt("AuditFunctionRole", "Arn"), getAtt("SchedulerRole", "Arn")}},
 			Action:    []string{"kms:Decrypt", "kms:GenerateDataKey"}},
+		// rootguard audit history --from s3://...: an operator whose IAM
+		// policies allow s3:GetObject on the history reads it.
+		statement{Sid: "AccountReadsHistoryThroughS3", Effect: "Allow", Principal: account, Resource: "*",
+			Action:    []string{"kms:Decrypt"},
+			Condition: map[string]map[string]any{"StringEquals": {"kms:ViaService": sub("s3.${AWS::Region}.amazonaws.com")}}},
 		statement{Sid: "EventBridgeWritesDeadLetters", Effect: "Allow", Resource: "*",
 			Principal: map[string]any{"Service": "events.amazonaws.com"},
 			Action:    []string{"kms:Decrypt", "kms:GenerateDataKey"}, Condition: thisAccount},
