@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
@@ -19,8 +21,10 @@ import (
 	"github.com/rootguard/rootguard/internal/audit"
 	"github.com/rootguard/rootguard/internal/escape"
 	"github.com/rootguard/rootguard/internal/export"
+	"github.com/rootguard/rootguard/internal/history"
 	"github.com/rootguard/rootguard/internal/report"
 	"github.com/rootguard/rootguard/internal/store"
+	"github.com/rootguard/rootguard/internal/trail"
 	"github.com/rootguard/rootguard/internal/web"
 )
 
@@ -285,13 +289,16 @@ func saveAudit(ctx context.Context, path string, rep *audit.Report) (int64, stri
 }
 
 func newAuditDiffCmd(io IO) *cobra.Command {
-	var db, output, orgFlag string
+	var db, output, orgFlag, from string
+	var pathStyle bool
 	cmd := &cobra.Command{
 		Use:   "diff",
 		Short: "Show what changed between the last two audits",
 		Long: `Diff compares the two newest audits of one organization in the history
 database (the organization audited last, or --org; audits of two
-organizations are never compared): accounts added or
+organizations are never compared) or, with --from s3://BUCKET/PREFIX, the
+two newest runs in the scheduled audit's history in S3 (its prefix is one
+organization's): accounts added or
 removed, root passwords, access keys, MFA devices and certificates added or
 removed, root used since, controls that changed outcome, org features.
 Exit 0: no change; 3: changes.`,
@@ -301,33 +308,48 @@ Exit 0: no change; 3: changes.`,
 			if err != nil {
 				return usageError("%v", err)
 			}
-			st, err := openStore(cmd.Context(), db)
-			if err != nil {
-				return &exitError{code: ExitError, err: err}
+			if from != "" && (db != "" || orgFlag != "") {
+				return usageError("--from with --db or --org: --from reads one organization's S3 history, give one source")
 			}
-			defer st.Close()
-			// One organization's audits only: the newest audited's unless
-			// --org names another.
-			orgs, err := st.Orgs(cmd.Context())
-			if err != nil {
-				return &exitError{code: ExitError, err: err}
+			var reps []*audit.Report
+			if from != "" {
+				var where string
+				reps, where, err = latestS3Audits(cmd.Context(), from, pathStyle, 2)
+				if err != nil {
+					return asExitError(err)
+				}
+				if len(reps) < 2 {
+					return &exitError{code: ExitError, err: fmt.Errorf("%s holds %d audit(s): diff needs two", where, len(reps))}
+				}
+			} else {
+				st, err := openStore(cmd.Context(), db)
+				if err != nil {
+					return &exitError{code: ExitError, err: err}
+				}
+				defer st.Close()
+				// One organization's audits only: the newest audited's unless
+				// --org names another.
+				orgs, err := st.Orgs(cmd.Context())
+				if err != nil {
+					return &exitError{code: ExitError, err: err}
+				}
+				org := orgFlag
+				switch {
+				case org != "" && !slices.Contains(orgs, org):
+					return usageError("--org %s: %s holds no audit of it (it holds %s)", org, st.Path(), strings.Join(orgs, ", "))
+				case org == "" && len(orgs) > 0:
+					org = orgs[0]
+				}
+				reps, err = st.LatestOrgAudits(cmd.Context(), org, 2)
+				if err != nil {
+					return asExitError(err)
+				}
+				if len(reps) < 2 {
+					return &exitError{code: ExitError, err: fmt.Errorf("%s holds %d audit(s) of organization %s: diff needs two of the same organization%s",
+						st.Path(), len(reps), org, otherOrgs(orgs, org))}
+				}
+				fmt.Fprintf(io.Err, "rootguard: organization %s%s\n", org, otherOrgs(orgs, org))
 			}
-			org := orgFlag
-			switch {
-			case org != "" && !slices.Contains(orgs, org):
-				return usageError("--org %s: %s holds no audit of it (it holds %s)", org, st.Path(), strings.Join(orgs, ", "))
-			case org == "" && len(orgs) > 0:
-				org = orgs[0]
-			}
-			reps, err := st.LatestOrgAudits(cmd.Context(), org, 2)
-			if err != nil {
-				return &exitError{code: ExitError, err: err}
-			}
-			if len(reps) < 2 {
-				return &exitError{code: ExitError, err: fmt.Errorf("%s holds %d audit(s) of organization %s: diff needs two of the same organization%s",
-					st.Path(), len(reps), org, otherOrgs(orgs, org))}
-			}
-			fmt.Fprintf(io.Err, "rootguard: organization %s%s\n", org, otherOrgs(orgs, org))
 			changes := audit.Diff(reps[1], reps[0])
 			if err := report.Changes(io.Out, changes, report.Options{Format: format, Pretty: io.OutTTY}); err != nil {
 				return &exitError{code: ExitError, err: err}
@@ -342,6 +364,8 @@ Exit 0: no change; 3: changes.`,
 	}
 	cmd.Flags().StringVar(&db, "db", "", "history database (default: rootguard.db under the user's state directory)")
 	cmd.Flags().StringVar(&orgFlag, "org", "", "organization whose audits are compared (default: the one audited last)")
+	cmd.Flags().StringVar(&from, "from", "", "read the scheduled audit's history in S3 instead: s3://BUCKET/PREFIX")
+	cmd.Flags().BoolVar(&pathStyle, "s3-path-style", false, "address S3 buckets by path (for S3-compatible servers)")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or csv")
 	return cmd
 }
@@ -360,32 +384,99 @@ func otherOrgs(orgs []string, org string) string {
 	return fmt.Sprintf(" (the history also holds %s: --org chooses)", strings.Join(rest, ", "))
 }
 
+// latestS3Audits reads the n newest runs, newest first, of the scheduled
+// audit's history in S3; where names what was read.
+func latestS3Audits(ctx context.Context, from string, pathStyle bool, n int) ([]*audit.Report, string, error) {
+	loc, client, err := historyFrom(ctx, from, pathStyle)
+	if err != nil {
+		return nil, from, err
+	}
+	reps, _, err := history.Latest(ctx, client, loc, n)
+	return reps, loc.String(), err
+}
+
+func historyFrom(ctx context.Context, from string, pathStyle bool) (history.Location, *s3.Client, error) {
+	loc, err := history.ParseLocation(from)
+	if err != nil {
+		return loc, nil, usageError("--from: %v", err)
+	}
+	client, err := trail.S3Client(ctx, pathStyle)
+	return loc, client, err
+}
+
 func newAuditHistoryCmd(io IO) *cobra.Command {
-	var db, output string
+	var db, output, from string
 	var limit int
+	var pathStyle bool
 	cmd := &cobra.Command{
 		Use:   "history",
-		Short: "List the audits in the history database",
-		Args:  cobra.NoArgs,
+		Short: "List the audits in the history database, or in the scheduled audit's S3 history",
+		Long: `History lists the stored audits, newest first: those in the history database,
+or with --from s3://BUCKET/PREFIX those the scheduled audit keeps in S3 (one
+object per run; the id is the run's position, oldest 1, and source its key).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			format, err := report.ParseFormat(output)
 			if err != nil {
 				return usageError("%v", err)
 			}
-			st, err := openStore(cmd.Context(), db)
-			if err != nil {
-				return &exitError{code: ExitError, err: err}
+			if from != "" && db != "" {
+				return usageError("--from and --db: give one")
 			}
-			defer st.Close()
-			infos, err := st.Audits(cmd.Context(), limit)
+			var infos []store.AuditInfo
+			if from != "" {
+				infos, err = s3AuditInfos(cmd.Context(), from, pathStyle, limit)
+			} else {
+				var st *store.Store
+				if st, err = openStore(cmd.Context(), db); err == nil {
+					defer st.Close()
+					infos, err = st.Audits(cmd.Context(), limit)
+				}
+			}
 			if err != nil {
-				return &exitError{code: ExitError, err: err}
+				return asExitError(err)
 			}
 			return report.AuditHistory(io.Out, infos, report.Options{Format: format, Pretty: io.OutTTY})
 		},
 	}
 	cmd.Flags().StringVar(&db, "db", "", "history database (default: rootguard.db under the user's state directory)")
+	cmd.Flags().StringVar(&from, "from", "", "read the scheduled audit's history in S3 instead: s3://BUCKET/PREFIX")
+	cmd.Flags().BoolVar(&pathStyle, "s3-path-style", false, "address S3 buckets by path (for S3-compatible servers)")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or csv")
 	cmd.Flags().IntVar(&limit, "limit", 20, "how many audits, newest first (0: all)")
 	return cmd
+}
+
+// asExitError keeps an exit error's code (a bad --from is a usage
+// error) and gives any other error ExitError.
+func asExitError(err error) error {
+	var ex *exitError
+	if errors.As(err, &ex) {
+		return err
+	}
+	return &exitError{code: ExitError, err: err}
+}
+
+// s3AuditInfos lists the limit newest runs of the scheduled audit's
+// history, newest first; each object is read to count its accounts.
+func s3AuditInfos(ctx context.Context, from string, pathStyle bool, limit int) ([]store.AuditInfo, error) {
+	loc, client, err := historyFrom(ctx, from, pathStyle)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := history.Keys(ctx, client, loc)
+	if err != nil {
+		return nil, err
+	}
+	var infos []store.AuditInfo
+	for i := len(keys) - 1; i >= 0 && (limit <= 0 || len(infos) < limit); i-- {
+		rep, err := history.Get(ctx, client, loc, keys[i])
+		if err != nil {
+			return infos, err
+		}
+		info := store.Info(rep)
+		info.ID, info.Source = int64(i+1), "s3://"+loc.Bucket+"/"+keys[i]
+		infos = append(infos, info)
+	}
+	return infos, nil
 }

@@ -225,6 +225,27 @@ type AuditInfo struct {
 	Failed int `json:"failed"`
 	// WithFindings counts the accounts with at least one failed control.
 	WithFindings int `json:"withFindings"`
+	// Source is where an audit kept outside the database is
+	// (s3://bucket/key); empty for the database's own.
+	Source string `json:"source,omitempty"`
+}
+
+// Info summarises a report as Audits lists it (without an ID), for
+// audits kept elsewhere (internal/history).
+func Info(rep *audit.Report) AuditInfo {
+	ai := AuditInfo{OrgID: rep.Organization.ID, StartedAt: rep.StartedAt, FinishedAt: rep.FinishedAt, Accounts: len(rep.Accounts)}
+	for _, a := range rep.Accounts {
+		if a == nil {
+			continue
+		}
+		if a.Error != "" {
+			ai.Failed++
+		}
+		if len(failedControls(a.Controls)) > 0 {
+			ai.WithFindings++
+		}
+	}
+	return ai
 }
 
 // SaveAudit stores one audit report and returns its id.
@@ -236,18 +257,8 @@ func (s *Store) SaveAudit(ctx context.Context, rep *audit.Report) (int64, error)
 	if err != nil {
 		return 0, fmt.Errorf("store: save audit: %w", err)
 	}
-	var failed, withFindings int
-	for _, a := range rep.Accounts {
-		if a == nil {
-			continue
-		}
-		if a.Error != "" {
-			failed++
-		}
-		if len(failedControls(a.Controls)) > 0 {
-			withFindings++
-		}
-	}
+	info := Info(rep)
+	failed, withFindings := info.Failed, info.WithFindings
 
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
