@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,14 @@ func startSandbox(t *testing.T, args ...string) {
 	done := make(chan int, 1)
 	cmd := newSandboxCmdReady(IO{In: strings.NewReader(""), Out: &bytes.Buffer{}, Err: &bytes.Buffer{}},
 		func() *slog.Logger { return slog.New(slog.DiscardHandler) }, func(env map[string]string) { ready <- env })
+	// SNS and DynamoDB only where a test asks for them: goaws is one per
+	// process, and dynalite takes a second to start.
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--sns") }) {
+		args = append([]string{"--sns=false"}, args...)
+	}
+	if !slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--dynamodb") }) {
+		args = append([]string{"--dynamodb=false"}, args...)
+	}
 	cmd.SetArgs(args)
 	go func() {
 		err := cmd.ExecuteContext(ctx)

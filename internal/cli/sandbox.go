@@ -36,6 +36,9 @@ type sandboxOptions struct {
 	envFile       string
 	output        string
 	blockingSCP   bool
+	sns           bool
+	dynamodb      bool
+	dynalite      string
 	command       []string // after --: run it against the sandbox, then stop
 	ready         func(env map[string]string)
 }
@@ -61,6 +64,12 @@ tool, then works against it unchanged. It runs until interrupted.
 Every call it serves is recorded as the CloudTrail record AWS writes for it
 and delivered, in an organization trail's layout, to an S3 bucket of the
 management account; ROOTGUARD_TRAIL names it, for rootguard scan.
+
+For approval and alert test it also serves SNS (goaws: TOPIC_ARN,
+CHATBOT_TOPIC_ARN, AWS_ENDPOINT_URL_SNS) and, where npm ci --prefix tools was
+run, starts dynalite for DynamoDB (the approvals table ROOTGUARD_TABLE,
+AWS_ENDPOINT_URL_DYNAMODB) and stops it with itself; ROOTGUARD_APPROVER_*
+are the credentials of a second principal, to approve with.
 
 The organization comes from a scenario file (see internal/awssim/testdata/
 scenario.yaml) or is generated with --accounts and --seed.`,
@@ -91,6 +100,9 @@ scenario.yaml) or is generated with --accounts and --seed.`,
 	f.DurationVar(&o.reportDelay, "report-delay", 2*time.Second, "time a credential report takes to generate")
 	f.StringVar(&o.envFile, "env-file", "", "also write the environment, as shell exports, to this file (atomically, once serving; removed on stop)")
 	f.StringVarP(&o.output, "output", "o", "table", "how to print the environment: table (shell exports) or json")
+	f.BoolVar(&o.sns, "sns", true, "serve SNS (goaws) with the alert topics, for alert test and approval")
+	f.BoolVar(&o.dynamodb, "dynamodb", true, "serve DynamoDB (dynalite) with the approvals table, for approval; needs `npm ci --prefix tools`")
+	f.StringVar(&o.dynalite, "dynalite", "", "dynalite to run (default tools/node_modules/.bin/dynalite in the working directory or above)")
 	f.BoolVar(&o.blockingSCP, "blocking-scp", true, "keep the generated root-deny SCP that lacks the aws:AssumedRoot exemption attached (set false for an organization where every account can be audited)")
 	return cmd
 }
@@ -142,11 +154,14 @@ func runSandbox(ctx context.Context, o *sandboxOptions) error {
 			return &exitError{code: ExitError, err: fmt.Errorf("write scenario: %w", err)}
 		}
 	}
+	if o.dynamodb {
+		addApproverRole(sc)
+	}
 	srv := awssim.New(sc, awssim.Options{
 		RateLimits: limits, Latency: o.latency, FaultRate: o.faultRate, Seed: o.seed,
 		ReportDelay: o.reportDelay, Logger: o.logger(),
 	})
-	url, stop, err := srv.Start(o.listen)
+	url, stopAWS, err := srv.Start(o.listen)
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
@@ -160,9 +175,18 @@ func runSandbox(ctx context.Context, o *sandboxOptions) error {
 		// `rootguard scan "$ROOTGUARD_TRAIL"`.
 		"ROOTGUARD_TRAIL": "s3://" + srv.TrailBucket() + "/AWSLogs/" + sc.Organization.ID + "/",
 	}
+	stopPipeline, err := startPipeline(ctx, o, sc.Organization.ManagementAccount, url, akid, secret, env)
+	if err != nil {
+		_ = stopAWS(context.WithoutCancel(ctx))
+		return &exitError{code: ExitError, err: err}
+	}
+	stop := func(ctx context.Context) error {
+		perr := stopPipeline(ctx)
+		return errors.Join(stopAWS(ctx), perr)
+	}
 	if o.envFile != "" {
 		if err := writeFileAtomic(o.envFile, []byte(shellExports(env)), 0o600); err != nil {
-			_ = stop(context.Background())
+			_ = stop(context.WithoutCancel(ctx))
 			return &exitError{code: ExitError, err: fmt.Errorf("write env file: %w", err)}
 		}
 		// A file left behind would point the next shell at a sandbox
@@ -173,11 +197,18 @@ func runSandbox(ctx context.Context, o *sandboxOptions) error {
 		return runAgainstSandbox(ctx, o, env, stop)
 	}
 	if err := printEnv(o.io.Out, env, o.output); err != nil {
-		_ = stop(context.Background())
+		_ = stop(context.WithoutCancel(ctx))
 		return &exitError{code: ExitError, err: err}
 	}
 	fmt.Fprintf(o.io.Err, "rootguard: sandbox serving organization %s (%d accounts) at %s; its CloudTrail is in %s; stop with Ctrl-C\n",
 		sc.Organization.ID, len(sc.Accounts), url, env["ROOTGUARD_TRAIL"])
+	if env["TOPIC_ARN"] != "" {
+		fmt.Fprintf(o.io.Err, "rootguard: sandbox: SNS at %s, alert topic %s (TOPIC_ARN)\n", env["AWS_ENDPOINT_URL_SNS"], env["TOPIC_ARN"])
+	}
+	if env["ROOTGUARD_TABLE"] != "" {
+		fmt.Fprintf(o.io.Err, "rootguard: sandbox: DynamoDB at %s, approvals table %s (ROOTGUARD_TABLE); a second principal to approve with: ROOTGUARD_APPROVER_* (%s, valid for an hour)\n",
+			env["AWS_ENDPOINT_URL_DYNAMODB"], env["ROOTGUARD_TABLE"], env["ROOTGUARD_APPROVER_ARN"])
+	}
 	if o.ready != nil {
 		o.ready(env)
 	}
