@@ -31,6 +31,7 @@ func (m Mode) valid() bool { return m == Strict || m == Flexible }
 //	ous:
 //	  - ou: Root/Workloads/Prod   # an OU path as audit reports it, or an ou- id
 //	    mode: strict
+//	    enforce: true          # the deployed function deletes new accounts' root credentials here
 //	  - ou: ou-ex12-sandbox1
 //	    mode: flexible
 //	exceptions:                # accounts that keep their own mode, with a reason
@@ -57,6 +58,11 @@ type OURule struct {
 	// Root alone is the root) or an OU id (ou-ex12-sandbox1).
 	OU   string `yaml:"ou" json:"ou"`
 	Mode Mode   `yaml:"mode" json:"mode"`
+	// Enforce, on a strict OU, lets the deployed function delete the
+	// root credentials of an account the moment it is created in, or
+	// moved or invited into, the OU or an OU below it that sets no mode
+	// of its own (internal/newaccount). Off unless set.
+	Enforce bool `yaml:"enforce,omitempty" json:"enforce,omitempty"`
 }
 
 // Exception gives one account its own mode.
@@ -109,7 +115,7 @@ func Load(path string) (*Config, error) {
 // fields lists the keys each part of the file may have.
 var fields = map[string][]string{
 	"":           {"default", "ous", "exceptions", "approvers"},
-	"ous":        {"ou", "mode"},
+	"ous":        {"ou", "mode", "enforce"},
 	"exceptions": {"account", "mode", "reason"},
 }
 
@@ -249,6 +255,9 @@ func (c *Config) validate(lines map[string]int) []error {
 			}
 		}
 		checkMode(entry, "mode", r.Mode)
+		if r.Enforce && r.Mode != Strict {
+			bad(entry, "enforce", "only a strict OU is enforced (this one is %s)", r.Mode)
+		}
 	}
 
 	for i, a := range c.Approvers {

@@ -27,7 +27,7 @@ func TestParseExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Default != Flexible || len(c.OUs) != 2 || c.OUs[0] != (OURule{"Root/Workloads/Prod", Strict}) ||
+	if c.Default != Flexible || len(c.OUs) != 2 || c.OUs[0] != (OURule{OU: "Root/Workloads/Prod", Mode: Strict}) ||
 		len(c.Exceptions) != 1 || c.Exceptions[0].Account != "444444444444" || c.Exceptions[0].Reason == "" {
 		t.Errorf("config = %+v", c)
 	}
@@ -64,9 +64,9 @@ func TestParseErrors(t *testing.T) {
 		{"approver not an ARN", "default: strict\napprovers:\n  - bob\n  - arn:aws:sts::*:*\n",
 			[]string{`approvers[0] (line 3): approver "bob": want a principal ARN pattern such as arn:aws:sts::*:assumed-role/AWSReservedSSO_SecurityApprover_*/*`,
 				`approvers[1] (line 4): approver "arn:aws:sts::*:*": matches every principal`}},
-		{"ou entry not a mapping", "default: strict\nous:\n  - Root/Prod\n", []string{"ous[0] (line 3): want a mapping of ou, mode"}},
+		{"ou entry not a mapping", "default: strict\nous:\n  - Root/Prod\n", []string{"ous[0] (line 3): want a mapping of ou, mode, enforce"}},
 		{"unknown ou field", "default: strict\nous:\n  - ou: Root/Prod\n    mode: strict\n    modes: flexible\n",
-			[]string{"ous[0] (line 5): modes: unknown field (want ou, mode)"}},
+			[]string{"ous[0] (line 5): modes: unknown field (want ou, mode, enforce)"}},
 		{"ou value a list", "default: strict\nous:\n  - ou: [Root/Prod]\n    mode: strict\n", []string{"ous[0] (line 3): ou: want a single value"}},
 		{"ou and mode wrong", "default: strict\nous:\n  - ou: Workloads/Prod\n    mode: strickt\n  - mode: strict\n",
 			[]string{`ous[0] (line 3): ou: "Workloads/Prod": an OU path starts at Root (Root/Workloads/Prod), as audit reports it`,

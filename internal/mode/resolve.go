@@ -25,6 +25,7 @@ type rule struct {
 	path    string
 	written string // as the file gives it: the path or the ou- id
 	mode    Mode
+	enforce bool
 	entry   int
 }
 
@@ -42,6 +43,11 @@ type Decision struct {
 	// Configured is what the configuration alone would give, when the
 	// management-account rule overrode it.
 	Configured Mode `json:"configured,omitempty"`
+	// Enforce says the deployed function deletes a new account's root
+	// credentials: a strict mode from an OU entry with enforce: true
+	// (never from an exception, the default or for the management
+	// account).
+	Enforce bool `json:"enforce,omitempty"`
 }
 
 // Resolve turns the configuration's OU ids into paths. An id missing from
@@ -64,7 +70,7 @@ func (c *Config) Resolve(paths OUPaths) (*Policy, error) {
 			continue
 		}
 		seen[path] = i
-		p.rules = append(p.rules, rule{path: path, written: r.OU, mode: r.Mode, entry: i})
+		p.rules = append(p.rules, rule{path: path, written: r.OU, mode: r.Mode, enforce: r.Enforce && r.Mode == Strict, entry: i})
 	}
 	for i, x := range c.Exceptions {
 		p.exceptions[x.Account] = exceptionAt{x, i}
@@ -98,9 +104,9 @@ func (p *Policy) ForOU(path string) Decision {
 		name = r.written + " = " + r.path
 	}
 	if r.path == path {
-		return Decision{Mode: r.mode, Source: fmt.Sprintf("ous[%d] %s", r.entry, name)}
+		return Decision{Mode: r.mode, Enforce: r.enforce, Source: fmt.Sprintf("ous[%d] %s", r.entry, name)}
 	}
-	return Decision{Mode: r.mode, Source: fmt.Sprintf("inherited from ous[%d] %s", r.entry, name)}
+	return Decision{Mode: r.mode, Enforce: r.enforce, Source: fmt.Sprintf("inherited from ous[%d] %s", r.entry, name)}
 }
 
 // For is an account's mode: its exception, else its OU's. The management
@@ -140,6 +146,26 @@ func (p *Policy) Warnings(rep *audit.Report) []string {
 			out = append(out, fmt.Sprintf("exceptions[%d] %s: not an account of the audited organization", x.entry, id))
 		case rep.Accounts[i].Management && x.Mode == Strict:
 			out = append(out, fmt.Sprintf("exceptions[%d] %s: the management account is never strict; held to flexible", x.entry, id))
+		}
+	}
+	return out
+}
+
+// Strict reports whether accounts in the OU at path are held to strict
+// mode (by its own entry, an ancestor's or the default).
+func (p *Policy) Strict(path string) bool { return p.ForOU(path).Mode == Strict }
+
+// Enforced lists the OU entries with enforce: true, as the file writes
+// them (with the path when the file gives an id), in file order.
+func (p *Policy) Enforced() []string {
+	var out []string
+	for _, r := range p.rules {
+		if r.enforce {
+			name := r.path
+			if r.written != r.path {
+				name = r.written + " (" + r.path + ")"
+			}
+			out = append(out, name)
 		}
 	}
 	return out

@@ -119,3 +119,43 @@ exceptions:
 		t.Errorf("ous[0] has an account below it:\n%s", got)
 	}
 }
+
+// TestEnforce: enforce: true holds for the strict OU and the OUs below it
+// that set no mode; never for an exception, a flexible OU below it, the
+// default or the management account; and only a strict OU may set it.
+func TestEnforce(t *testing.T) {
+	p := mustPolicy(t, `default: flexible
+ous:
+  - {ou: Root/Workloads/Prod, mode: strict, enforce: true}
+  - {ou: Root/Workloads/Prod/Legacy, mode: flexible}
+  - {ou: ou-ex12-sandbox1, mode: strict}
+exceptions:
+  - {account: "444444444444", mode: strict, reason: kept strict by hand}
+`, examplePaths)
+	for _, tc := range []struct {
+		a    audit.Account
+		want bool
+	}{
+		{audit.Account{ID: "222222222222", OUPath: "Root/Workloads/Prod"}, true},
+		{audit.Account{ID: "222222222222", OUPath: "Root/Workloads/Prod/EU"}, true},
+		{audit.Account{ID: "222222222222", OUPath: "Root/Workloads/Prod/Legacy"}, false},
+		{audit.Account{ID: "222222222222", OUPath: "Root/Sandbox"}, false},
+		{audit.Account{ID: "222222222222", OUPath: "Root"}, false},
+		{audit.Account{ID: "444444444444", OUPath: "Root/Workloads/Prod"}, false},
+		{audit.Account{ID: "111111111111", OUPath: "Root/Workloads/Prod", Management: true}, false},
+	} {
+		if d := p.For(&tc.a); d.Enforce != tc.want {
+			t.Errorf("%s in %s: %+v, want enforce %v", tc.a.ID, tc.a.OUPath, d, tc.want)
+		}
+	}
+	if got := p.Enforced(); !slices.Equal(got, []string{"Root/Workloads/Prod"}) {
+		t.Errorf("Enforced() = %v", got)
+	}
+	if !p.Strict("Root/Sandbox/x") || p.Strict("Root/Workloads/Prod/Legacy") {
+		t.Error("Strict")
+	}
+	_, err := Parse([]byte("default: flexible\nous:\n  - {ou: Root/Dev, mode: flexible, enforce: true}\n"))
+	if err == nil || !strings.Contains(err.Error(), "ous[0] (line 3): enforce: only a strict OU") {
+		t.Errorf("enforce on a flexible OU: %v", err)
+	}
+}
