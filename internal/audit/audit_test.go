@@ -381,3 +381,29 @@ func TestAuditStartsDuringDiscovery(t *testing.T) {
 		t.Errorf("%d accounts, %d audited", len(rep.Accounts), rep.Summary.Audited)
 	}
 }
+
+// TestAuditAccounts audits one account of the organization: only it is
+// opened and reported, with its OU path and controls as a full audit
+// gives them.
+func TestAuditAccounts(t *testing.T) {
+	cfg, srv := simConfig(t, exampleScenario(t), awssim.Options{})
+	full := byID(runAudit(t, cfg, Options{}))
+	before := len(srv.TrailEvents())
+	rep := runAudit(t, cfg, Options{Accounts: []string{"222222222222", "999999999999"}})
+	if len(rep.Accounts) != 1 || rep.Accounts[0].ID != "222222222222" || rep.Organization.ID == "" {
+		t.Fatalf("accounts: %+v", rep.Accounts)
+	}
+	got, want := rep.Accounts[0], full["222222222222"]
+	if got.OUPath != want.OUPath || got.Root == nil || len(got.Controls) != len(want.Controls) {
+		t.Errorf("one account: %+v, full audit: %+v", got, want)
+	}
+	sessions := 0
+	for _, ev := range srv.TrailEvents()[before:] {
+		if strings.Contains(string(ev), `"eventName":"AssumeRoot"`) {
+			sessions++
+		}
+	}
+	if sessions != 1 {
+		t.Errorf("%d root sessions opened, want 1", sessions)
+	}
+}

@@ -43,6 +43,11 @@ type Options struct {
 	Logger     *slog.Logger
 	// Progress, if set, is called after each account with the count done.
 	Progress func(done, total int)
+	// Accounts, when set, limits the audit to these account ids: the
+	// organization is still read (its setup, the OU tree, the SCPs), and
+	// only these accounts are read and reported. An id the organization
+	// does not list is simply absent from the report.
+	Accounts []string
 }
 
 type runner struct {
@@ -116,11 +121,22 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Report, error) {
 			}
 		})
 	}
-	tree, info, accounts, err := discover(ctx, org.Clients{Org: r.org, IAM: r.iam, STS: r.sts}, q.push)
+	push := q.push
+	if opts.Accounts != nil {
+		push = func(a *Account) {
+			if slices.Contains(opts.Accounts, a.ID) {
+				q.push(a)
+			}
+		}
+	}
+	tree, info, accounts, err := discover(ctx, org.Clients{Org: r.org, IAM: r.iam, STS: r.sts}, push)
 	q.close()
 	if err != nil {
 		wg.Wait()
 		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if opts.Accounts != nil {
+		accounts = slices.DeleteFunc(accounts, func(a *Account) bool { return !slices.Contains(opts.Accounts, a.ID) })
 	}
 	rep.Organization = info
 	rep.OrgControls = EvaluateOrg(info)
