@@ -17,24 +17,32 @@ import (
 // Adaptive paces one API by additive increase, multiplicative decrease
 // (AIMD), the way TCP finds the capacity of a path:
 //
-//   - Until the first throttle it starts slowly and grows fast: every call
-//     that goes through adds 1/rtt calls per second to the pace (rtt the
-//     observed round trip), so the pace doubles every round trip, and an
-//     API that never throttles is soon called as fast as the callers can
-//     go, with no setting to raise.
-//   - A throttle cuts the pace to Decrease times the lower of the pace and
-//     the rate AWS was seen to accept: the successes of the last second
-//     (or since the first success, if that is more recent) or, while throttles keep coming, the successes since this throttling
-//     began (the token bucket is empty then, so they are its refill rate).
-//     Throttles come in bursts (every call in flight when the limit was
-//     hit is refused), so one cut is made per burst: the next throttle
-//     counts only after the calls in flight at the cut have had time to
-//     come back. Until enough successes are seen to measure a rate, a
-//     throttle halves the pace in the slow start and cuts it by Decrease
-//     after it.
+//   - It starts at the initial pace (a conservative rate) and, until the
+//     first throttle, grows fast but never past what AWS is seen to
+//     accept: every call that goes through adds 1/rtt calls per second
+//     (rtt the observed round trip), and the pace stays within Probe
+//     times the successes of the last half second (or since the first
+//     success, if that is more recent). An API that never throttles is
+//     soon called as fast as the callers can go, with no setting to
+//     raise, while a token bucket that runs dry meets a pace at most
+//     Probe times what it has been giving, not one that doubled every
+//     round trip past it.
+//   - The first throttle halves the lower of the pace and the rate AWS
+//     accepted over the last second (or since the first success): that
+//     second includes the bucket's stored burst, which it will not give
+//     again. A later throttle cuts the pace to Decrease times the lower
+//     of the pace and the rate AWS accepted: over the last second or,
+//     while throttles keep coming, since this throttling began (the token
+//     bucket is empty then, so that is its refill rate). Throttles come in
+//     bursts (every call in flight when the limit was hit is refused), so
+//     one cut is made per burst: the next throttle counts only after the
+//     calls in flight at the cut have had time to come back. Until enough
+//     successes are seen to measure a rate, a throttle halves the pace in
+//     the slow start and cuts it by Decrease after it.
 //   - After the first throttle the pace grows additively: Increase calls
 //     per second every second, or a tenth of the pace if that is more,
-//     probing gently for the limit.
+//     probing gently for the limit, and again never past Probe times what
+//     AWS accepted in the last half second.
 //   - However high the pace, no more calls are in flight than the pace
 //     times the observed round trip allows (plus one), so a slow answer
 //     never lets a queue of calls build up and hit AWS at once.
@@ -62,10 +70,13 @@ type Adaptive struct {
 	episodeStart, lastThrottle time.Time
 	episodeOK                  int64
 	firstOK                    time.Time // the first success: a younger window is shorter
+	initial                    float64
+	now                        func() time.Time // the clock (tests set their own)
 
 	// Tuning; the defaults suit AWS's token-bucket throttles.
 	Increase float64 // calls/s added per second after the slow start (5, or a tenth of the pace)
-	Decrease float64 // factor applied on a throttle (0.85)
+	Decrease float64 // factor applied on a throttle after the first (0.85)
+	Probe    float64 // the pace grows to at most Probe x the accepted rate (1.5)
 }
 
 // NewAdaptive returns a limiter starting at initial calls per second,
@@ -77,8 +88,11 @@ func NewAdaptive(initial, min, max float64) *Adaptive {
 	if min <= 0 {
 		min = 1
 	}
-	return &Adaptive{rate: initial, min: min, max: max, slowStart: true, rtt: 0.05, freed: make(chan struct{}),
-		Increase: 5, Decrease: 0.85}
+	if max > 0 && initial > max {
+		initial = max
+	}
+	return &Adaptive{rate: initial, initial: initial, min: min, max: max, slowStart: true, rtt: 0.05,
+		freed: make(chan struct{}), now: time.Now, Increase: 5, Decrease: 0.85, Probe: 1.5}
 }
 
 // Do makes one paced call: it waits for the pace and a free slot, runs
@@ -88,9 +102,9 @@ func (a *Adaptive) Do(ctx context.Context, fn func(context.Context) error) error
 	if err := a.acquire(ctx, true); err != nil {
 		return err
 	}
-	start := time.Now()
+	start := a.now()
 	err := fn(ctx)
-	a.release(time.Since(start), err)
+	a.release(a.now().Sub(start), err)
 	return err
 }
 
@@ -101,8 +115,8 @@ func (a *Adaptive) Wait(ctx context.Context) error { return a.acquire(ctx, false
 func (a *Adaptive) acquire(ctx context.Context, slot bool) error {
 	for {
 		a.mu.Lock()
-		now := time.Now()
-		if slot && a.inflight >= a.inflightCap() {
+		at, ok := a.reserve(a.now(), slot)
+		if !ok {
 			freed := a.freed
 			a.mu.Unlock()
 			select {
@@ -113,17 +127,9 @@ func (a *Adaptive) acquire(ctx context.Context, slot bool) error {
 			}
 			continue
 		}
-		at := a.next
-		if at.Before(now) {
-			at = now
-		}
-		a.next = at.Add(a.interval())
-		if slot {
-			a.inflight++
-		}
-		a.calls++
+		d := at.Sub(a.now())
 		a.mu.Unlock()
-		if d := time.Until(at); d > 0 {
+		if d > 0 {
 			t := time.NewTimer(d)
 			select {
 			case <-ctx.Done():
@@ -139,6 +145,25 @@ func (a *Adaptive) acquire(ctx context.Context, slot bool) error {
 	}
 }
 
+// reserve takes the next paced slot at or after now and, with slot, a
+// place in flight (lock held). It reports false, reserving nothing, when
+// the calls in flight are already as many as the pace allows.
+func (a *Adaptive) reserve(now time.Time, slot bool) (time.Time, bool) {
+	if slot && a.inflight >= a.inflightCap() {
+		return time.Time{}, false
+	}
+	at := a.next
+	if at.Before(now) {
+		at = now
+	}
+	a.next = at.Add(a.interval())
+	if slot {
+		a.inflight++
+	}
+	a.calls++
+	return at, true
+}
+
 // interval is the spacing of calls at the current pace (lock held).
 func (a *Adaptive) interval() time.Duration {
 	return time.Duration(float64(time.Second) / a.rate)
@@ -152,12 +177,7 @@ func (a *Adaptive) inflightCap() int {
 
 func (a *Adaptive) release(rtt time.Duration, err error) {
 	a.mu.Lock()
-	a.inflight--
-	if rtt > 0 {
-		// A call that waited out retries is not a round trip: a sample
-		// counts at most twice the round trip known so far.
-		a.rtt = 0.8*a.rtt + 0.2*math.Min(rtt.Seconds(), 2*a.rtt)
-	}
+	a.done(rtt)
 	close(a.freed)
 	a.freed = make(chan struct{})
 	a.mu.Unlock()
@@ -169,12 +189,25 @@ func (a *Adaptive) release(rtt time.Duration, err error) {
 	}
 }
 
+// done frees a place in flight and learns the round trip (lock held).
+func (a *Adaptive) done(rtt time.Duration) {
+	a.inflight--
+	if rtt > 0 {
+		// A call that waited out retries is not a round trip: a sample
+		// counts at most twice the round trip known so far.
+		a.rtt = 0.8*a.rtt + 0.2*math.Min(rtt.Seconds(), 2*a.rtt)
+	}
+}
+
 // Throttled records a throttling answer.
 func (a *Adaptive) Throttled() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.throttled(a.now())
+}
+
+func (a *Adaptive) throttled(now time.Time) {
 	a.throttles++
-	now := time.Now()
 	if now.Before(a.cutUntil) {
 		a.lastThrottle = now
 		return // the same burst
@@ -187,19 +220,22 @@ func (a *Adaptive) Throttled() {
 		ok, over = a.episodeOK, now.Sub(a.episodeStart).Seconds()
 	} else {
 		a.episodeStart, a.episodeOK = now, 0
-		ok, over = a.windowOK(now), 1
+		ok, over = a.windowOK(now, len(a.win)), 1
 		if !a.firstOK.IsZero() {
 			over = math.Min(1, now.Sub(a.firstOK).Seconds())
 		}
 	}
 	a.lastThrottle = now
-	switch {
-	case ok >= 5 && over > 0:
-		a.rate = math.Min(a.rate, float64(ok)/over) * a.Decrease
-	case a.slowStart:
-		a.rate /= 2
-	default:
-		a.rate *= a.Decrease
+	cut := a.Decrease
+	if a.slowStart {
+		// The first throttle: what was accepted so far includes the
+		// bucket's stored burst, and the pace had grown past it.
+		cut = 0.5
+	}
+	if ok >= 5 && over > 0 {
+		a.rate = math.Min(a.rate, float64(ok)/over) * cut
+	} else {
+		a.rate *= cut
 	}
 	a.slowStart = false
 	a.rate = math.Max(a.min, a.rate)
@@ -211,9 +247,9 @@ func (a *Adaptive) Throttled() {
 	a.cutUntil = now.Add(time.Duration(2 * a.rtt * float64(time.Second)))
 }
 
-// windowOK counts the successes of the last second (lock held), moving
-// the window to now.
-func (a *Adaptive) windowOK(now time.Time) int64 {
+// windowOK counts the successes of the last n tenths of a second, the
+// current one included (lock held), moving the window to now.
+func (a *Adaptive) windowOK(now time.Time, n int) int64 {
 	const tenth = 100 * time.Millisecond
 	if a.winAt.IsZero() {
 		a.winAt = now
@@ -227,24 +263,38 @@ func (a *Adaptive) windowOK(now time.Time) int64 {
 		a.win[a.winHead] = 0
 		a.winAt = a.winAt.Add(tenth)
 	}
-	var n int64
-	for _, c := range a.win {
-		n += c
+	var sum int64
+	for i := range min(n, len(a.win)) {
+		sum += a.win[(a.winHead-i+len(a.win))%len(a.win)]
 	}
-	return n
+	return sum
+}
+
+// accepted is the rate AWS accepted over the last half second, or since
+// the first success if that is more recent (lock held).
+func (a *Adaptive) accepted(now time.Time) float64 {
+	const tenths = 5
+	ok := a.windowOK(now, tenths)
+	over := time.Duration(tenths-1)*100*time.Millisecond + now.Sub(a.winAt)
+	over = min(over, now.Sub(a.firstOK))
+	return float64(ok) / math.Max(over.Seconds(), a.rtt)
 }
 
 // Succeeded records a call that went through.
 func (a *Adaptive) Succeeded() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	now := time.Now()
+	a.succeeded(a.now())
+}
+
+func (a *Adaptive) succeeded(now time.Time) {
 	if a.firstOK.IsZero() {
 		a.firstOK = now
 	}
-	a.windowOK(now)
+	a.windowOK(now, 0)
 	a.win[a.winHead]++
 	a.episodeOK++
+	before := a.rate
 	if a.slowStart {
 		// Doubling every round trip: rate x rtt successes come back per
 		// round trip, each adding 1/rtt.
@@ -253,6 +303,11 @@ func (a *Adaptive) Succeeded() {
 		// Increase per second: one success adds inc/rate, and rate
 		// successes come each second.
 		a.rate += math.Max(a.Increase, a.rate/10) / a.rate
+	}
+	// Never past Probe times what AWS accepts (nor below where it was:
+	// callers that ask for less than the pace slow nothing down).
+	if lim := math.Max(a.initial, a.Probe*a.accepted(now)); a.rate > lim {
+		a.rate = math.Max(lim, before)
 	}
 	if a.max > 0 {
 		a.rate = math.Min(a.max, a.rate)
@@ -284,13 +339,8 @@ func (a *Adaptive) Stats() Stats {
 func (a *Adaptive) retrySlot() time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	now := time.Now()
-	at := a.next
-	if at.Before(now) {
-		at = now
-	}
-	a.next = at.Add(a.interval())
-	a.calls++
+	now := a.now()
+	at, _ := a.reserve(now, false)
 	return at.Sub(now)
 }
 

@@ -3,6 +3,7 @@ package pace
 import (
 	"context"
 	"errors"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,110 +15,129 @@ import (
 
 var throttle = &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded"}
 
-func TestAIMD(t *testing.T) {
-	a := NewAdaptive(50, 1, 0)
-	// Slow start: each success adds 1/rtt (rtt 50 ms before any is seen),
-	// doubling the pace every round trip.
-	for range 10 {
-		a.Succeeded()
-	}
-	if r := a.Rate(); r != 250 {
-		t.Fatalf("after 10 successes in the slow start: %v, want 250", r)
-	}
-	// The first throttle cuts to Decrease times what AWS accepted over the
-	// last second (10 successes: 10/s), not to half a pace that overshot.
-	young := NewAdaptive(50, 1, 0)
-	a.mu.Lock()
-	a.firstOK = a.firstOK.Add(-2 * time.Second) // as if the run began two seconds ago
-	a.mu.Unlock()
-	for range 10 {
-		young.Succeeded()
-	}
-	a.Throttled()
-	if r := a.Rate(); r != 8.5 {
-		t.Fatalf("after the first throttle: %v, want 8.5", r)
-	}
-	// The rest of the burst counts once.
-	a.Throttled()
-	a.Throttled()
-	if r := a.Rate(); r != 8.5 {
-		t.Errorf("after the burst: %v, want 8.5", r)
-	}
-	// Additive increase: about Increase calls/s per second of successes.
-	a.Succeeded()
-	if r := a.Rate(); r < 9.08 || r > 9.1 {
-		t.Errorf("after one success: %v, want 8.5 + 5/8.5", r)
-	}
-	// A later burst of the same throttling measures the rate since it
-	// began: 1 success in almost no time measures nothing, so the cut is
-	// Decrease.
-	a.mu.Lock()
-	a.cutUntil = time.Time{}
-	a.mu.Unlock()
-	before := a.Rate()
-	a.Throttled()
-	if r := a.Rate(); r < before*0.849 || r > before*0.851 {
-		t.Errorf("after a later throttle: %v, want %v", r, before*0.85)
-	}
-	if s := a.Stats(); s.Throttled != 4 {
-		t.Errorf("stats = %+v", s)
-	}
-	// A run younger than a second measures over its own age: 10 successes
-	// in half a second are 20/s.
-	young.mu.Lock()
-	young.firstOK = young.firstOK.Add(-500 * time.Millisecond)
-	young.mu.Unlock()
-	young.Throttled()
-	if r := young.Rate(); r < 16.9 || r > 17.1 {
-		t.Errorf("after the first throttle half a second in: %v, want 20 x 0.85", r)
-	}
-	// With no success seen, the slow start halves.
-	h := NewAdaptive(100, 1, 0)
-	h.Throttled()
-	if r := h.Rate(); r != 50 {
-		t.Errorf("a throttle before any success: %v, want 50", r)
-	}
-	// Above the tenth of the pace, additive increase scales with it.
-	s := NewAdaptive(1000, 1, 0)
-	s.Throttled() // 500, no longer in slow start
-	s.Succeeded()
-	if r := s.Rate(); r < 500.099 || r > 500.101 {
-		t.Errorf("additive increase at 500/s: %v, want 500 + 50/500", r)
-	}
-	// The cap and the floor hold.
-	b := NewAdaptive(10, 2, 12)
-	for range 10 {
-		b.Succeeded()
-	}
-	if b.Rate() != 12 {
-		t.Errorf("above the cap: %v", b.Rate())
-	}
-	for range 20 {
-		b.mu.Lock()
-		b.cutUntil = time.Time{}
-		b.mu.Unlock()
-		b.Throttled()
-	}
-	if b.Rate() != 2 {
-		t.Errorf("below the floor: %v", b.Rate())
+// at returns a limiter on a clock stopped at now (tests move it).
+func at(initial, min, max float64) (*Adaptive, *time.Time) {
+	a := NewAdaptive(initial, min, max)
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	a.now = func() time.Time { return now }
+	return a, &now
+}
+
+// seen puts ok successes in the current tenth of the window, the first
+// success age ago (0: none yet).
+func seen(a *Adaptive, now time.Time, ok int64, age time.Duration) {
+	a.winAt, a.win[a.winHead] = now, ok
+	if age > 0 {
+		a.firstOK = now.Add(-age)
 	}
 }
 
-// TestThrottlingGoesOn: while throttles keep coming, the cut follows the
-// successes since the throttling began (the bucket's refill rate).
-func TestThrottlingGoesOn(t *testing.T) {
-	a := NewAdaptive(1000, 1, 0)
-	a.Throttled() // 500; the throttling begins
-	a.mu.Lock()
-	a.episodeStart = a.episodeStart.Add(-time.Second) // as if it began a second ago
-	a.cutUntil = time.Time{}
-	a.mu.Unlock()
-	for range 40 {
-		a.Succeeded()
+// TestSucceeded pins the increase: 1/rtt per success in the slow start,
+// Increase (or a tenth of the pace) per second after it, and never past
+// Probe (1.5) x the rate accepted over the last half second, nor past the
+// cap.
+func TestSucceeded(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		rate, max float64
+		slowStart bool
+		ok        int64         // successes already in the last half second
+		age       time.Duration // since the first success
+		want      float64
+	}{
+		// rtt 50 ms: a success adds 20/s; 40 successes in 0.4 s are 100/s.
+		{"slow start adds 1/rtt", 50, 0, true, 39, time.Second, 70},
+		{"slow start stops at 1.5 x accepted", 140, 0, true, 39, time.Second, 150},
+		{"callers asking for less do not lower the pace", 200, 0, true, 39, time.Second, 200},
+		{"the first success does not raise the initial pace", 50, 0, true, 0, 0, 50},
+		{"a young run is measured over its age", 50, 0, true, 9, 100 * time.Millisecond, 70},
+		{"a young run is capped by its own rate", 140, 0, true, 9, 100 * time.Millisecond, 150},
+		{"additive increase: 5/s per second", 50, 0, false, 39, time.Second, 50.1},
+		{"additive increase: a tenth of the pace per second", 100, 0, false, 79, time.Second, 100.1},
+		{"additive increase stops at 1.5 x accepted", 150, 0, false, 39, time.Second, 150},
+		{"the cap holds", 55, 60, true, 39, time.Second, 60},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, now := at(50, 1, c.max)
+			a.rate, a.slowStart = c.rate, c.slowStart
+			seen(a, *now, c.ok, c.age)
+			a.Succeeded()
+			if r := a.Rate(); math.Abs(r-c.want) > 1e-9 {
+				t.Errorf("rate = %v, want %v", r, c.want)
+			}
+		})
 	}
-	a.Throttled()
-	if r := a.Rate(); r < 33.9 || r > 34.1 {
-		t.Errorf("after 40 successes in the second of throttling: %v, want 40 x 0.85", r)
+}
+
+// TestThrottled pins the decrease: the first throttle halves the lower of
+// the pace and the rate accepted, later ones cut it by Decrease (0.85),
+// once per burst, measuring while throttling goes on the successes since
+// it began.
+func TestThrottled(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		rate      float64
+		slowStart bool
+		ok        int64         // successes in the last second
+		age       time.Duration // since the first success
+		episode   int64         // successes since the throttling began a second ago (-1: none)
+		inBurst   bool
+		want      float64
+	}{
+		{"first throttle halves the accepted rate", 400, true, 90, 5 * time.Second, -1, false, 45},
+		{"first throttle in a young run", 400, true, 40, 500 * time.Millisecond, -1, false, 40},
+		{"first throttle halves a pace below the accepted rate", 60, true, 90, 5 * time.Second, -1, false, 30},
+		{"first throttle with nothing measured halves the pace", 100, true, 3, 5 * time.Second, -1, false, 50},
+		{"later throttle: 0.85 x accepted", 60, false, 50, 5 * time.Second, -1, false, 42.5},
+		{"later throttle with nothing measured: 0.85 x the pace", 60, false, 3, 5 * time.Second, -1, false, 51},
+		{"throttling goes on: 0.85 x its successes per second", 500, false, 90, 5 * time.Second, 40, false, 34},
+		{"the same burst counts once", 60, false, 50, 5 * time.Second, -1, true, 60},
+		{"the floor holds", 1, false, 50, 5 * time.Second, -1, false, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, now := at(50, 1, 0)
+			a.rate, a.slowStart = c.rate, c.slowStart
+			seen(a, *now, c.ok, c.age)
+			if c.episode >= 0 {
+				a.episodeStart, a.episodeOK = now.Add(-time.Second), c.episode
+				a.lastThrottle = now.Add(-300 * time.Millisecond)
+			}
+			if c.inBurst {
+				a.cutUntil = now.Add(time.Millisecond)
+			}
+			a.Throttled()
+			if r := a.Rate(); math.Abs(r-c.want) > 1e-9 {
+				t.Errorf("rate = %v, want %v", r, c.want)
+			}
+			if a.slowStart {
+				t.Error("still in the slow start after a throttle")
+			}
+			if s := a.Stats(); s.Throttled != 1 {
+				t.Errorf("throttles counted = %d", s.Throttled)
+			}
+		})
+	}
+}
+
+// TestInflightCap: no more calls in flight than the pace times the round
+// trip allows, and one more.
+func TestInflightCap(t *testing.T) {
+	for _, c := range []struct {
+		rate, rtt float64
+		want      int
+	}{
+		{50, 0.05, 4}, {50, 0.03, 3}, {1000, 0.03, 31}, {1, 1, 2},
+	} {
+		a, now := at(c.rate, 1, 0)
+		a.rtt = c.rtt
+		for i := range c.want {
+			if _, ok := a.reserve(*now, true); !ok {
+				t.Fatalf("%v/s, rtt %v: call %d refused, want %d in flight", c.rate, c.rtt, i+1, c.want)
+			}
+		}
+		if _, ok := a.reserve(*now, true); ok {
+			t.Errorf("%v/s, rtt %v: call %d let through, want at most %d in flight", c.rate, c.rtt, c.want+1, c.want)
+		}
 	}
 }
 
@@ -157,20 +177,26 @@ func TestDoBoundsInFlight(t *testing.T) {
 }
 
 func TestDoLearns(t *testing.T) {
-	a := NewAdaptive(1000, 1, 0)
-	if err := a.Do(t.Context(), func(context.Context) error { return nil }); err != nil {
+	a, now := at(1000, 1, 0)
+	call := func(err error) func(context.Context) error {
+		return func(context.Context) error { *now = now.Add(30 * time.Millisecond); return err }
+	}
+	if err := a.Do(t.Context(), call(nil)); err != nil {
 		t.Fatal(err)
 	}
-	// One success adds 1/rtt (rtt about 40 ms after one instant call).
-	if r := a.Rate(); r < 1020 || r > 1026 {
-		t.Errorf("after a success: %v", r)
+	// The round trip is learnt (0.8 x 50 ms + 0.2 x 30 ms), the success
+	// counted; one success does not raise the initial pace.
+	if a.rtt < 0.04599 || a.rtt > 0.04601 || a.firstOK.IsZero() || a.Rate() != 1000 {
+		t.Errorf("after a success: rtt %v, first success %v, rate %v", a.rtt, a.firstOK, a.Rate())
 	}
-	first := a.Rate()
-	if err := a.Do(t.Context(), func(context.Context) error { return throttle }); !errors.Is(err, throttle) {
+	if err := a.Do(t.Context(), call(throttle)); !errors.Is(err, throttle) {
 		t.Fatal(err)
 	}
-	if a.Rate() != first/2 {
-		t.Errorf("after a throttle: %v, want %v", a.Rate(), first/2)
+	if a.Rate() != 500 {
+		t.Errorf("after a throttle: %v, want 500", a.Rate())
+	}
+	if s := a.Stats(); s != (Stats{Calls: 2, Throttled: 1}) || a.inflight != 0 {
+		t.Errorf("stats %+v, %d in flight", s, a.inflight)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()

@@ -36,10 +36,11 @@ type Options struct {
 	// configuration's): AssumeRoot works only at a Regional endpoint.
 	Region string
 	// AssumeRootRate is the pace of sts:AssumeRoot calls per second
-	// (default 50): throttling slows it by a quarter, successes bring it
-	// back up to MaxAssumeRootRate (default AssumeRootRate itself: a
-	// throttled AssumeRoot waits a second or more in the SDK's retryer,
-	// so probing above a known quota costs more than it gains).
+	// (default 50): throttling cuts it (pace.Adaptive: the first throttle
+	// halves it, later ones by 15%), successes bring it back up to
+	// MaxAssumeRootRate (default AssumeRootRate itself: a run that
+	// changes accounts stays at the configured rate rather than probing
+	// above it).
 	AssumeRootRate    float64
 	MaxAssumeRootRate float64
 	// MaxAttempts bounds the SDK's retries of throttling and server

@@ -73,9 +73,9 @@ type Options struct {
 	Region string
 	// Rate is the initial pace of AssumeRoot calls per second (default
 	// 50). The pace then finds the rate AWS allows by itself (pace.Adaptive:
-	// fast growth until the first throttle, then additive increase and a
-	// multiplicative cut per throttle burst), never above MaxRate (default
-	// 0: no cap).
+	// growth bounded by the rate AWS accepts until the first throttle, then
+	// additive increase and a multiplicative cut per throttle burst), never
+	// above MaxRate (default 0: no cap).
 	Rate, MaxRate float64
 	// MaxAttempts bounds the SDK's retries of throttling and server
 	// errors (default 10), MaxBackoff its wait between them (default 5 s).
