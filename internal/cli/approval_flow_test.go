@@ -52,7 +52,7 @@ func startApprovalEnv(t *testing.T) *approvalEnv {
 	s := testenv.StartSNS(t)
 	topic := s.CreateTopic(t, "alerts")
 	e := &approvalEnv{db: db, sim: sim, sns: s, topic: topic, queue: s.Subscribe(t, topic)}
-	useLocalAWS(t, map[string]string{"DYNAMODB": db.URL, "STS": sim.URL, "SNS": s.URL})
+	useLocalAWS(t, map[string]string{"DYNAMODB": db.URL, "STS": sim.URL, "ORGANIZATIONS": sim.URL, "SNS": s.URL})
 	if err := alert.CreateTable(t.Context(), db.Client, "rootguard"); err != nil {
 		t.Fatal(err)
 	}

@@ -314,8 +314,9 @@ func runApplyFile(ctx context.Context, o *changeOptions, file string) error {
 	}
 	defer st.Close()
 	var (
-		p   *remediate.Plan
-		doc []byte
+		p     *remediate.Plan
+		doc   []byte
+		fresh = true // a new run, not a resumed one
 	)
 	if file != "" {
 		if doc, err = os.ReadFile(file); err != nil {
@@ -327,6 +328,7 @@ func runApplyFile(ctx context.Context, o *changeOptions, file string) error {
 		if runs, err := st.UnfinishedRuns(ctx, remediate.Digest(doc)); err == nil && len(runs) > 0 {
 			fmt.Fprintf(o.io.Err, "rootguard: %s has an unfinished run, %s (%s, started %s): resuming it\n",
 				file, runs[0].ID, runs[0].Status, runs[0].StartedAt.Format("2006-01-02T15:04:05Z"))
+			fresh = false
 		}
 	} else {
 		run, rp, err := remediate.LoadRunPlan(ctx, st, o.resume)
@@ -339,10 +341,23 @@ func runApplyFile(ctx context.Context, o *changeOptions, file string) error {
 		if !run.Resumable() {
 			return &exitError{code: ExitError, err: fmt.Errorf("run %s is done: nothing to resume (rootguard root journal %s shows it)", run.ID, run.ID)}
 		}
-		p = rp
+		p, fresh = rp, false
 	}
 	if p.Kind != o.kind {
 		return usageError("this is a %s plan: use rootguard root %s apply", p.Kind, p.Kind)
+	}
+	if err := remediate.CheckNotRunning(ctx, st, p.Organization, p.Kind); err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	cfg, err := loadAWS(ctx)
+	if err != nil {
+		return err
+	}
+	// Every account of the plan is checked against the organization
+	// before the plan is shown or anything is asked: a refused plan is one
+	// line, not a question followed by a refusal.
+	if err := remediate.CheckPlan(ctx, cfg, p, fresh, o.remediateOptions()); err != nil {
+		return finishChange(o, format, nil, err)
 	}
 	changes := changePlanSummary(o.io.Err, p)
 	if changes > 0 {
@@ -356,10 +371,6 @@ func runApplyFile(ctx context.Context, o *changeOptions, file string) error {
 				return nil
 			}
 		}
-	}
-	cfg, err := loadAWS(ctx)
-	if err != nil {
-		return err
 	}
 	var out *remediate.Outcome
 	if file != "" {

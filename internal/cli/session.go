@@ -16,12 +16,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
 
 	"github.com/rootguard/rootguard/internal/alert"
 	"github.com/rootguard/rootguard/internal/approval"
 	"github.com/rootguard/rootguard/internal/notify"
+	"github.com/rootguard/rootguard/internal/remediate"
 	"github.com/rootguard/rootguard/internal/rootsession"
 	"github.com/rootguard/rootguard/internal/store"
 )
@@ -182,6 +185,9 @@ func runRootSession(ctx context.Context, o *sessionOptions, args []string) error
 	if err != nil {
 		return err
 	}
+	if err := checkSessionAccount(ctx, o, cfg); err != nil {
+		return err
+	}
 	tb := alert.NewTable(dynamodb.NewFromConfig(cfg), o.table)
 
 	appr, err := usable(ctx, tb, o, task, caller, now)
@@ -310,6 +316,30 @@ func runRootSession(ctx context.Context, o *sessionOptions, args []string) error
 	finish(store.RunDone)
 	if code != 0 {
 		return &exitError{code: code, err: fmt.Errorf("%s exited with %d", args[0], code)}
+	}
+	return nil
+}
+
+// checkSessionAccount refuses, before an approval is looked up or an
+// emergency is declared and paged, an account the organization says
+// cannot be entered: its management account, one it does not have, one
+// that is not ACTIVE. When Organizations cannot be read (a caller without
+// organizations:DescribeAccount) it says so in one line and goes on:
+// sts:AssumeRoot still refuses such an account, and an emergency must not
+// wait on a read.
+func checkSessionAccount(ctx context.Context, o *sessionOptions, cfg aws.Config) error {
+	_, err := remediate.CheckMember(ctx, organizations.NewFromConfig(cfg), o.account)
+	var te *remediate.TargetError
+	switch {
+	case errors.As(err, &te):
+		return usageError("--account: %v; nothing was recorded or paged", err)
+	case err != nil:
+		why := "the organization could not be read"
+		var ae smithy.APIError
+		if errors.As(err, &ae) {
+			why = ae.ErrorCode()
+		}
+		fmt.Fprintf(o.io.Err, "rootguard: account %s not checked against the organization (%s); sts:AssumeRoot refuses an account it cannot enter\n", o.account, why)
 	}
 	return nil
 }

@@ -217,6 +217,27 @@ func (c *client) checkOrg(ctx context.Context, p *Plan) error {
 	return nil
 }
 
+// CheckPlan refuses, before anything is shown, asked or changed, a plan
+// that applying now would not carry out as it was reviewed: one made for
+// another organization or by another caller, one expired (when fresh:
+// starting a run, not resuming one), or one naming an account whose live
+// name, email or state differs from the plan (every such account is
+// named). Apply and Resume check the same again under the run's lock.
+func CheckPlan(ctx context.Context, cfg aws.Config, p *Plan, fresh bool, opts Options) error {
+	c, err := newClient(cfg, opts.withDefaults())
+	if err != nil {
+		return err
+	}
+	caller, _, err := c.callerARN(ctx)
+	if err != nil {
+		return fmt.Errorf("remediate: %w", err)
+	}
+	if err := c.checkOrg(ctx, p); err != nil {
+		return err
+	}
+	return c.checkBound(ctx, p, caller, fresh)
+}
+
 // LoadRunPlan returns the plan a journal run executes.
 func LoadRunPlan(ctx context.Context, j *store.Store, runID string) (*store.JournalRun, *Plan, error) {
 	run, err := j.Run(ctx, runID)

@@ -30,6 +30,44 @@ type runLock struct {
 	cancel context.CancelCauseFunc
 }
 
+// holderGone says whether a lock's holder is gone: its process has
+// exited on this host, or (elsewhere, or when that cannot be told) its
+// lease has lapsed.
+func holderGone(h store.Lock, host string) bool {
+	if h.Host == host {
+		if alive, known := processAlive(h.PID); known {
+			return !alive
+		}
+	}
+	return time.Now().After(h.LeaseUntil)
+}
+
+func inProgress(le *store.LockedError) error {
+	return fmt.Errorf("remediate: %w: %v: nothing was sent; wait for it to end (rootguard root journal %s shows it)",
+		ErrRunInProgress, le, le.Held.RunID)
+}
+
+// CheckNotRunning refuses at once, before anything is read from AWS or
+// asked, when a live run of op on org holds the journal's lock (wrapping
+// ErrRunInProgress and naming the run). It takes no lock: Apply and Resume
+// take it, and refuse the same way if a run started meanwhile.
+func CheckNotRunning(ctx context.Context, j *store.Store, org string, op Kind) error {
+	locks, err := j.Locks(ctx)
+	if err != nil {
+		return fmt.Errorf("remediate: %w", err)
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	for _, l := range locks {
+		if l.OrgID == org && l.Operation == string(op) && !holderGone(l, host) {
+			return inProgress(&store.LockedError{Held: l})
+		}
+	}
+	return nil
+}
+
 // lockRun takes the journal's lock of an organization and operation for
 // a run, before anything is sent to AWS, and renews it until release. A
 // lock held by a live run is refused; one whose holder is gone (its
@@ -47,18 +85,9 @@ func lockRun(ctx context.Context, j *store.Store, org string, op Kind, runID str
 	now := time.Now().UTC() // leases are compared across processes: the wall clock, never opts.Now
 	want := store.Lock{OrgID: org, Operation: string(op), Token: hex.EncodeToString(tok[:]), RunID: runID,
 		PID: os.Getpid(), Host: host, AcquiredAt: now, LeaseUntil: now.Add(opts.Lease)}
-	gone := func(h store.Lock) bool {
-		if h.Host == host {
-			if alive, known := processAlive(h.PID); known {
-				return !alive
-			}
-		}
-		return time.Now().After(h.LeaseUntil)
-	}
-	replaced, err := j.AcquireLock(ctx, want, gone)
+	replaced, err := j.AcquireLock(ctx, want, func(h store.Lock) bool { return holderGone(h, host) })
 	if le := (*store.LockedError)(nil); errors.As(err, &le) {
-		return nil, nil, fmt.Errorf("remediate: %w: %v: nothing was sent; wait for it to end (rootguard root journal %s shows it)",
-			ErrRunInProgress, le, le.Held.RunID)
+		return nil, nil, inProgress(le)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("remediate: %w", err)

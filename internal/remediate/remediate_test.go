@@ -221,6 +221,13 @@ func TestPlanTargets(t *testing.T) {
 		{"unknown OU", Selection{OUs: []string{"Nope"}}, nil, ErrUnknownTarget},
 		{"unknown exclusion", Selection{All: true, Exclude: []string{"123"}}, nil, ErrUnknownTarget},
 		{"nothing named", Selection{Exclude: []string{exProd}}, nil, ErrNoTargets},
+		{"malformed account", Selection{Accounts: []string{"33333333333"}}, nil, ErrMalformedAccount},
+		{"suspended account named", Selection{Accounts: []string{exProd, "666666666666"}}, nil, ErrInactiveAccount},
+		{"closed account named", Selection{Accounts: []string{"777777777777"}}, nil, ErrInactiveAccount},
+		{"suspended account under a named OU: skipped, not refused", Selection{OUs: []string{"Suspended"}}, []string{"666666666666", "777777777777"}, nil},
+		{"account named twice", Selection{Accounts: []string{exProd, exProd}}, nil, ErrDuplicateTarget},
+		{"OU named by path and id", Selection{OUs: []string{"Workloads", "ou-ex12-workload"}}, nil, ErrDuplicateTarget},
+		{"every wrong target at once", Selection{Accounts: []string{"999999999999", exMgmt, "1"}, OUs: []string{"Nope"}}, nil, ErrMalformedAccount},
 	}
 	c, err := newClient(e.cfg, testOpts().withDefaults())
 	if err != nil {
@@ -238,6 +245,9 @@ func TestPlanTargets(t *testing.T) {
 				if !errors.Is(err, tt.wantErr) || !errors.As(err, &te) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
 				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Errorf("the error is more than one line: %q", err)
+				}
 				return
 			}
 			if err != nil {
@@ -252,6 +262,18 @@ func TestPlanTargets(t *testing.T) {
 			}
 		})
 	}
+	// Every wrong target is named in one error.
+	_, err = selectTargets(o, Selection{Accounts: []string{"999999999999", exMgmt, "1"}, OUs: []string{"Nope"}})
+	for _, want := range []error{ErrUnknownTarget, ErrManagementAccount, ErrMalformedAccount} {
+		if !errors.Is(err, want) {
+			t.Errorf("err = %v, want it to hold %v", err, want)
+		}
+	}
+	if msg := err.Error(); !strings.HasPrefix(msg, "remediate: 4 wrong targets: target 999999999999: not in the organization; target 111111111111: ") ||
+		!strings.HasSuffix(msg, "target 1: not a 12-digit account id; target Nope: OU not in the organization") {
+		t.Errorf("err = %q", msg)
+	}
+
 	// Naming the management account fails the plan before any session.
 	_, err = PlanDeleteCredentials(t.Context(), e.cfg, Selection{Accounts: []string{exMgmt}}, nil, testOpts())
 	if !errors.Is(err, ErrManagementAccount) || !strings.Contains(err.Error(), "never a target") {

@@ -238,27 +238,59 @@ func PlanUnlock(ctx context.Context, cfg aws.Config, t UnlockTarget, opts Unlock
 // checkTarget refuses the management account and accounts that are not
 // ACTIVE members, and fills in the organization and the account's name.
 func (c *client) checkTarget(ctx context.Context, p *UnlockPlan) error {
-	d, err := c.org.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	m, err := CheckMember(ctx, c.org, p.Account)
+	if m != nil {
+		p.Organization, p.ManagementAccount, p.Name = m.Organization, m.ManagementAccount, m.Name
+	}
+	return err
+}
+
+// Member is a member account as Organizations describes it now.
+type Member struct {
+	Organization      string
+	ManagementAccount string
+	Account           string
+	Name              string
+	Email             string
+	State             string
+}
+
+// CheckMember describes account in the caller's organization
+// (DescribeOrganization, DescribeAccount) and refuses, in a
+// *TargetError, an id that is not 12 digits, the management account, an
+// account the organization does not have, and one that is not ACTIVE
+// (sts:AssumeRoot refuses suspended and closed accounts), before anything
+// is changed. Other errors are reads that failed; the Member is returned
+// with whatever was read.
+func CheckMember(ctx context.Context, orgc *organizations.Client, account string) (*Member, error) {
+	if !reAccount.MatchString(account) {
+		return nil, &TargetError{Target: account, Err: ErrMalformedAccount}
+	}
+	d, err := orgc.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
 	if err != nil {
-		return fmt.Errorf("remediate: describe organization: %w", err)
+		return nil, fmt.Errorf("remediate: describe organization: %w", err)
 	}
-	p.Organization, p.ManagementAccount = aws.ToString(d.Organization.Id), aws.ToString(d.Organization.MasterAccountId)
-	if p.Account == p.ManagementAccount {
-		return &TargetError{Target: p.Account, Err: ErrManagementAccount}
+	m := &Member{Organization: aws.ToString(d.Organization.Id), ManagementAccount: aws.ToString(d.Organization.MasterAccountId), Account: account}
+	if account == m.ManagementAccount {
+		return m, &TargetError{Target: account, Err: ErrManagementAccount}
 	}
-	a, err := c.org.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(p.Account)})
+	a, err := orgc.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(account)})
 	var nf *orgtypes.AccountNotFoundException
 	if errors.As(err, &nf) {
-		return &TargetError{Target: p.Account, Err: ErrUnknownTarget}
+		return m, &TargetError{Target: account, Err: ErrUnknownTarget}
 	}
 	if err != nil {
-		return fmt.Errorf("remediate: describe account %s: %w", p.Account, err)
+		return m, fmt.Errorf("remediate: describe account %s: %w", account, err)
 	}
-	p.Name = aws.ToString(a.Account.Name)
-	if st := string(a.Account.State); st != "" && st != "ACTIVE" {
-		return &TargetError{Target: p.Account, Err: fmt.Errorf("the account is %s: sts:AssumeRoot refuses it", st)}
+	m.Name, m.Email = aws.ToString(a.Account.Name), aws.ToString(a.Account.Email)
+	m.State = string(a.Account.State)
+	if m.State == "" {
+		m.State = string(a.Account.Status)
 	}
-	return nil
+	if m.State != "" && m.State != "ACTIVE" {
+		return m, &TargetError{Target: account, Err: fmt.Errorf("%w: it is %s, and sts:AssumeRoot refuses it", ErrInactiveAccount, m.State)}
+	}
+	return m, nil
 }
 
 // Encode writes the plan as indented JSON.
