@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"slices"
 	"strings"
 	"time"
@@ -62,10 +61,16 @@ func ParseLocation(uri string) (Location, error) {
 	return Location{Bucket: b, Prefix: strings.Trim(p, "/")}, nil
 }
 
-// Key is where the audit that started at t is kept.
+// Key is where the audit that started at t is kept: below the prefix as
+// written, never cleaned (Keys lists the prefix as written, so a key
+// path.Clean shortened, for "a//b" or "a/./b", would never be found).
 func (l Location) Key(t time.Time) string {
 	t = t.UTC()
-	return path.Join(l.Prefix, t.Format("2006/01/02"), t.Format("20060102T150405.000Z")+Suffix)
+	k := t.Format("2006/01/02") + "/" + t.Format("20060102T150405.000Z") + Suffix
+	if l.Prefix == "" {
+		return k
+	}
+	return l.Prefix + "/" + k
 }
 
 // Encode writes an audit as gzip-compressed JSON Lines.
