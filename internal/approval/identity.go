@@ -87,7 +87,10 @@ func ParsePattern(s string) (Pattern, error) {
 	if len(parts) < 6 || parts[0] != "arn" || (parts[2] != "iam" && parts[2] != "sts" && parts[2] != "*") || parts[5] == "" {
 		return Pattern{}, fmt.Errorf("approver %q: want a principal ARN pattern such as arn:aws:sts::*:assumed-role/AWSReservedSSO_SecurityApprover_*/*", s)
 	}
-	if strings.Trim(parts[5], "*?") == "" {
+	// "*", or "*/*": every principal ARN's resource is a type and a name
+	// with a '/' between (user/alice, assumed-role/r/s), so a resource of
+	// wildcards and slashes alone matches every principal.
+	if strings.Trim(parts[5], "*?/") == "" {
 		return Pattern{}, fmt.Errorf("approver %q: matches every principal", s)
 	}
 	var b strings.Builder
