@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -155,8 +156,10 @@ func approvalIDPK(id string) string { return "approval-id#" + id }
 func approvalIDKey(id string) map[string]types.AttributeValue { return key(approvalIDPK(id), noSort) }
 
 func historyKey(id string, seq int) map[string]types.AttributeValue {
-	return key(approvalIDPK(id), fmt.Sprintf("h#%05d", seq))
+	return key(approvalIDPK(id), historySK(seq))
 }
+
+func historySK(seq int) string { return fmt.Sprintf("h#%05d", seq) }
 
 func approvalKeyKey(accessKeyID string) map[string]types.AttributeValue {
 	return key("approval-key#"+accessKeyID, noSort)
@@ -217,12 +220,15 @@ func historyItem(id string, ev HistoryEvent, until time.Time) map[string]types.A
 }
 
 func decodeHistory(item map[string]types.AttributeValue) (HistoryEvent, bool) {
-	n, ok := strings.CutPrefix(getS(item, attrSK), "h#")
+	sk := getS(item, attrSK)
+	n, ok := strings.CutPrefix(sk, "h#")
 	if !ok {
 		return HistoryEvent{}, false
 	}
-	var seq int
-	if _, err := fmt.Sscanf(n, "%d", &seq); err != nil {
+	// Only the key historyKey writes is a history event: "h#1x" or
+	// "h# 0002", written by hand, must not count as an approval.
+	seq, err := strconv.Atoi(n)
+	if err != nil || seq < 0 || historySK(seq) != sk {
 		return HistoryEvent{}, false
 	}
 	return HistoryEvent{Seq: seq, Event: getS(item, "event"), By: getS(item, "by"), At: parseTime(getS(item, "at")),
