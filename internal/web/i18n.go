@@ -27,6 +27,9 @@ func ParseLang(s string) Lang {
 				q = f
 			}
 		}
+		if !(q > 0) { // q=0 is "not acceptable" (RFC 9110, 12.4.2); NaN is no weight
+			continue
+		}
 		primary, _, _ := strings.Cut(strings.ToLower(tag), "-")
 		var l Lang
 		switch primary {
