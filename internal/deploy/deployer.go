@@ -108,8 +108,12 @@ var (
 	reRegion  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 	// reSchedule: EventBridge Scheduler's recurring expressions, "rate(value
 	// unit)" and "cron(fields)" (Schedule types, EventBridge Scheduler
-	// User Guide).
-	reSchedule = regexp.MustCompile(`^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\([^()]+\))$`)
+	// User Guide; ScheduleExpression, Scheduler API: "A rate expression
+	// consists of a value as a positive integer, and a unit with the
+	// following options: minute | minutes | hour | hours | day | days";
+	// "A cron expression consists of six fields separated by white
+	// spaces", each of values and the wildcards , - * ? / L W #).
+	reSchedule = regexp.MustCompile(`^(rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)|cron\([0-9A-Za-z,*?/#-]+( [0-9A-Za-z,*?/#-]+){5}\))$`)
 )
 
 // Validate names every bad field.
