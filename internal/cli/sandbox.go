@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,7 +113,8 @@ func parseThrottle(vals []string) (map[string]float64, error) {
 	for _, v := range splitList(vals) {
 		op, n, ok := strings.Cut(v, "=")
 		rate, err := strconv.ParseFloat(n, 64)
-		if !ok || !strings.Contains(op, ":") || err != nil || rate <= 0 {
+		// NaN and Inf parse as floats; neither is a rate.
+		if !ok || !strings.Contains(op, ":") || err != nil || !(rate > 0) || math.IsInf(rate, 0) {
 			return nil, fmt.Errorf("--throttle %q: want service:Operation=requests-per-second", v)
 		}
 		limits[op] = rate

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"slices"
+	"regexp"
 	"strings"
 	"time"
 
@@ -103,17 +103,24 @@ func runScan(ctx context.Context, o *scanOptions) error {
 	if !since.IsZero() && !until.IsZero() && until.Before(since) {
 		return usageError("--until is before --since")
 	}
+	accounts, err := parseList("--account", o.accounts, accountIDRE.MatchString, "a 12-digit account id")
+	if err != nil {
+		return err
+	}
+	issuers, err := parseList("--issuer-account", o.issuers, accountIDRE.MatchString, "a 12-digit account id")
+	if err != nil {
+		return err
+	}
+	regions, err := parseList("--region", o.regions, regionRE.MatchString, "a Region name such as eu-west-1")
+	if err != nil {
+		return err
+	}
 	opts := scan.Options{
-		Filter:    trail.Filter{Since: since, Until: until, Accounts: splitList(o.accounts), Issuers: splitList(o.issuers), Regions: splitList(o.regions)},
+		Filter:    trail.Filter{Since: since, Until: until, Accounts: accounts, Issuers: issuers, Regions: regions},
 		Workers:   o.workers,
 		S3Workers: o.s3Workers,
 		Stdin:     o.io.In,
 		Logger:    o.logger(),
-	}
-	for _, a := range append(slices.Clone(opts.Filter.Accounts), opts.Filter.Issuers...) {
-		if len(a) != 12 || strings.Trim(a, "0123456789") != "" {
-			return usageError("--account %q is not a 12-digit account id", a)
-		}
 	}
 	if o.approvals != "" {
 		set, err := approval.Load(o.approvals)
@@ -157,6 +164,23 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		return &exitError{code: ExitFindings}
 	}
 	return nil
+}
+
+// regionRE is the form of a Region name (us-east-1, us-gov-west-1,
+// cn-north-1, eu-isoe-west-1).
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+
+// parseList splits a repeatable, comma-separated flag and checks each
+// value: a typo ("us-east1", "12345678901") is a usage error naming it,
+// never a filter that silently matches nothing.
+func parseList(flag string, vals []string, ok func(string) bool, want string) ([]string, error) {
+	out := splitList(vals)
+	for _, v := range out {
+		if !ok(v) {
+			return nil, usageError("%s %q is not %s", flag, v, want)
+		}
+	}
+	return out, nil
 }
 
 func splitList(vals []string) []string {

@@ -112,11 +112,26 @@ func readToken(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("--token-file: %w", err)
 	}
+	return parseToken(b, path)
+}
+
+// parseToken reads the token a --token-file holds: one line of at least
+// 16 characters, with no space or control character in it (a token
+// travels in a cookie and an Authorization header).
+func parseToken(b []byte, path string) (string, error) {
 	tok := strings.TrimSpace(string(b))
-	if len(tok) < 16 || strings.ContainsAny(tok, " \t\r\n") {
-		return "", fmt.Errorf("--token-file %s: want one token of at least 16 characters on one line", path)
+	if len(tok) < 16 || strings.IndexFunc(tok, func(r rune) bool { return !cookieOctet(r) }) >= 0 {
+		// The token itself is never printed: it is a secret.
+		return "", fmt.Errorf("--token-file %s: want one token of at least 16 characters on one line (printable ASCII without spaces, quotes, commas, semicolons or backslashes)", path)
 	}
 	return tok, nil
+}
+
+// cookieOctet reports whether r may stand in a cookie value as it is
+// (RFC 6265, 4.1.1): the token is kept in a cookie, and net/http drops
+// any other byte from it, so a token holding one would never match.
+func cookieOctet(r rune) bool {
+	return r == 0x21 || (r >= 0x23 && r <= 0x2b) || (r >= 0x2d && r <= 0x3a) || (r >= 0x3c && r <= 0x5b) || (r >= 0x5d && r <= 0x7e)
 }
 
 func runServe(ctx context.Context, o *serveOptions) error {

@@ -98,13 +98,17 @@ func runUnlockFind(ctx context.Context, o *unlockFindOptions) error {
 	if o.workers < 1 || o.rate <= 0 {
 		return usageError("--workers and --assume-root-rate must be positive")
 	}
+	regions, err := parseList("--regions", o.regions, regionRE.MatchString, "a Region name such as eu-west-1")
+	if err != nil {
+		return err
+	}
 	cfg, err := loadAWS(ctx)
 	if err != nil {
 		return err
 	}
 	opts := remediate.UnlockOptions{
 		Options:     remediate.Options{Workers: o.workers, AssumeRootRate: o.rate, Region: o.region, Logger: o.logger()},
-		Regions:     o.regions,
+		Regions:     regions,
 		S3PathStyle: o.pathStyle,
 	}
 	if o.io.ErrTTY {

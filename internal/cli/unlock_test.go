@@ -238,3 +238,15 @@ func TestDeleteCredentialsMFADelete(t *testing.T) {
 		t.Errorf("the plan does not say MFA Delete is not checked: %v\n%s", err, doc)
 	}
 }
+
+// TestUnlockFindBadRegion: a malformed --regions value is a usage error
+// before any AWS call (no credentials are configured here), not a region
+// whose queues silently cannot be listed.
+func TestUnlockFindBadRegion(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_PROFILE", "")
+	_, errOut, code := runMain(t, "unlock", "find", "--all", "--regions", "eu-west-1,eu_west_2")
+	if code != ExitUsage || !strings.Contains(errOut, `--regions "eu_west_2" is not a Region name`) {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+}
