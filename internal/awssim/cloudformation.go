@@ -69,6 +69,8 @@ var cfnOps = map[string]handler{
 	"DeleteStackInstances":         cfnDeleteStackInstances,
 	"DescribeStackSetOperation":    cfnDescribeStackSetOperation,
 	"ListStackSetOperationResults": cfnListStackSetOperationResults,
+	"ActivateOrganizationsAccess":  cfnActivateOrganizationsAccess,
+	"DescribeOrganizationsAccess":  cfnDescribeOrganizationsAccess,
 }
 
 // cfnState is the CloudFormation part of the server's state.
@@ -933,4 +935,40 @@ func cfnListStackSetOperationResults(c *call) (any, *apiError) {
 		out.NextToken = encodeToken(c.op, end)
 	}
 	return out, nil
+}
+
+// cfnActivateOrganizationsAccess turns on StackSets' trusted access with
+// Organizations ("With trusted access between StackSets and Organizations
+// activated, the management account has permissions to create and manage
+// StackSets for your organization", CloudFormation API Reference,
+// ActivateOrganizationsAccess): the organization then lists
+// member.org.stacksets.cloudformation.amazonaws.com among its trusted
+// services. Activating it again changes nothing. Another account than the
+// management account gets InvalidOperationException (a guess: see doc.go).
+func cfnActivateOrganizationsAccess(c *call) (any, *apiError) {
+	org := &c.s.sc.Organization
+	if org.ID == "" || c.p.account != org.ManagementAccount {
+		return nil, errf(http.StatusBadRequest, "InvalidOperationException", "Only the management account of an organization can activate organizations access")
+	}
+	if !slices.Contains(org.TrustedAccess, stackSetsPrincipal) {
+		org.TrustedAccess = append(org.TrustedAccess, stackSetsPrincipal)
+	}
+	return struct{}{}, nil
+}
+
+type describeOrganizationsAccessResult struct {
+	Status string
+}
+
+// cfnDescribeOrganizationsAccess answers ENABLED or DISABLED (the
+// OrganizationStatus values of the API Reference).
+func cfnDescribeOrganizationsAccess(c *call) (any, *apiError) {
+	org := c.s.sc.Organization
+	if org.ID == "" {
+		return nil, errf(http.StatusBadRequest, "InvalidOperationException", "The account is not a member of an organization")
+	}
+	if slices.Contains(org.TrustedAccess, stackSetsPrincipal) {
+		return describeOrganizationsAccessResult{Status: "ENABLED"}, nil
+	}
+	return describeOrganizationsAccessResult{Status: "DISABLED"}, nil
 }

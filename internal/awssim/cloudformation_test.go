@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
@@ -481,5 +482,68 @@ func TestCloudFormationStackSetsDelegatedAdmin(t *testing.T) {
 	}
 	if got := e.srv.StackSetInstances(exMgmt, "us-east-1", "ss"); len(got) != 0 {
 		t.Errorf("instances left: %q", got)
+	}
+}
+
+// TestCloudFormationOrganizationsAccess: StackSets' trusted access is off
+// in the example organization; a member account cannot activate it; the
+// management account can, once or twice, and Organizations then lists
+// the service principal and service-managed StackSets may be created.
+func TestCloudFormationOrganizationsAccess(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	cf := cfnClient(e, "us-east-1")
+	ctx := t.Context()
+	status := func() cfntypes.OrganizationStatus {
+		t.Helper()
+		out, err := cf.DescribeOrganizationsAccess(ctx, &cloudformation.DescribeOrganizationsAccessInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Status
+	}
+	if got := status(); got != cfntypes.OrganizationStatusDisabled {
+		t.Fatalf("status %s, want DISABLED", got)
+	}
+	member := e.assumeRole(exProd)
+	creds, err := member.sts.Options().Credentials.Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	memberCF := cloudformation.NewFromConfig(aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(e.url),
+		Credentials: credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)})
+	var inv *cfntypes.InvalidOperationException
+	if _, err := memberCF.ActivateOrganizationsAccess(ctx, &cloudformation.ActivateOrganizationsAccessInput{}); !errors.As(err, &inv) {
+		t.Errorf("a member account activated organizations access: %v", err)
+	}
+	for range 2 {
+		if _, err := cf.ActivateOrganizationsAccess(ctx, &cloudformation.ActivateOrganizationsAccessInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := status(); got != cfntypes.OrganizationStatusEnabled {
+		t.Errorf("status %s, want ENABLED", got)
+	}
+	out, err := e.mgmt.orgs.ListAWSServiceAccessForOrganization(ctx, &organizations.ListAWSServiceAccessForOrganizationInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range out.EnabledServicePrincipals {
+		if aws.ToString(p.ServicePrincipal) == stackSetsPrincipal {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%s listed %d times among the trusted services", stackSetsPrincipal, n)
+	}
+	_, err = cf.CreateStackSet(ctx, &cloudformation.CreateStackSetInput{
+		StackSetName: aws.String("ss"), TemplateBody: aws.String(cfnTemplate1),
+		Parameters:      []cfntypes.Parameter{{ParameterKey: aws.String("Name"), ParameterValue: aws.String("abc")}},
+		Capabilities:    []cfntypes.Capability{cfntypes.CapabilityCapabilityIam},
+		PermissionModel: cfntypes.PermissionModelsServiceManaged,
+		AutoDeployment:  &cfntypes.AutoDeployment{Enabled: aws.Bool(true), RetainStacksOnAccountRemoval: aws.Bool(false)},
+	})
+	if err != nil {
+		t.Errorf("service-managed StackSet after activation: %v", err)
 	}
 }

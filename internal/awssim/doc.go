@@ -39,7 +39,8 @@
 //	               RegisterDelegatedAdministrator, CreateAccount,
 //	               DescribeCreateAccountStatus, ListCreateAccountStatus, MoveAccount
 //	cloudformation (query protocol): the stack, change-set and StackSet
-//	               operations `rootguard deploy` uses (cloudformation*.go)
+//	               operations `rootguard deploy` uses (cloudformation*.go),
+//	               ActivateOrganizationsAccess, DescribeOrganizationsAccess
 //	securityhub (restJson1): BatchImportFindings (create or update by the
 //	               documented rules), GetFindings (testdata/securityhub-findings.md)
 //	s3 (restXml, path style): ListBuckets, Get/Put/DeleteBucketPolicy,
@@ -132,6 +133,11 @@
 //     traits in aws-sdk-go-v2 (403, 404, 409, 429), although its API
 //     Reference has long listed HTTP 400 for every error. Settle:
 //     organizations describe-account --account-id 000000000000 --debug.
+//   - cloudformation:ActivateOrganizationsAccess from an account other
+//     than the management account (without CallAs DELEGATED_ADMIN) is
+//     InvalidOperationException (400), the error its API Reference lists,
+//     with awssim's own message. Settle: aws cloudformation
+//     activate-organizations-access with a member account's credentials.
 //   - GetQueueUrl finds only the caller's own queues in the signed Region
 //     (QueueDoesNotExist otherwise). Settle: GetQueueUrl with
 //     QueueOwnerAWSAccountId of another account whose queue policy allows it.

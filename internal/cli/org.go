@@ -97,7 +97,7 @@ func printStatus(w io.Writer, st *org.Status) {
 
 func newOrgEnableCmd(io IO) *cobra.Command {
 	var delegated, output string
-	var yes bool
+	var yes, stackSets bool
 	cmd := &cobra.Command{
 		Use:   "enable",
 		Short: "Enable centralized root access (dry run unless --yes)",
@@ -105,7 +105,9 @@ func newOrgEnableCmd(io IO) *cobra.Command {
 in the management account, then, each step only if not already done:
 enables trusted access for iam.amazonaws.com, registers --delegated-admin as
 IAM's delegated administrator, enables root credentials management, enables
-root sessions. Without --yes it shows the steps and changes nothing; on a
+root sessions and, with --stacksets, activates CloudFormation StackSets'
+trusted access with Organizations (cloudformation:ActivateOrganizationsAccess),
+which rootguard deploy's member StackSet needs. Without --yes it shows the steps and changes nothing; on a
 terminal it asks before applying.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -118,7 +120,7 @@ terminal it asks before applying.`,
 				return err
 			}
 			c := org.NewClients(cfg)
-			opts := org.EnableOptions{DelegatedAdmin: delegated}
+			opts := org.EnableOptions{DelegatedAdmin: delegated, StackSets: stackSets}
 			steps, err := org.Enable(ctx, c, opts)
 			if err != nil {
 				return &exitError{code: ExitError, err: err}
@@ -152,6 +154,7 @@ terminal it asks before applying.`,
 		},
 	}
 	cmd.Flags().StringVar(&delegated, "delegated-admin", "", "also register this member account as IAM's delegated administrator")
+	cmd.Flags().BoolVar(&stackSets, "stacksets", false, "also activate StackSets trusted access, which rootguard deploy needs")
 	cmd.Flags().BoolVar(&yes, "yes", false, "apply without asking")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	return cmd

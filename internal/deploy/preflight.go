@@ -97,7 +97,7 @@ func (d *Deployer) Check(ctx context.Context, p Preflight) error {
 		return fmt.Errorf("deploy: %w", err)
 	}
 	if !slices.Contains(trusted, StackSetsServicePrincipal) {
-		bad("StackSets trusted access is not enabled in organization %s, so the member StackSet cannot be created: enable it from the management account (CloudFormation console > StackSets > Activate trusted access, or aws cloudformation activate-organizations-access), then run deploy again", o.ID)
+		bad("StackSets trusted access is not enabled in organization %s, so the member StackSet cannot be created: enable it from the management account (rootguard org enable --stacksets --yes, or aws cloudformation activate-organizations-access, or CloudFormation console > StackSets > Activate trusted access), then run deploy again", o.ID)
 	}
 	if callAs == cfntypes.CallAsDelegatedAdmin {
 		admins, err := delegatedAdmins(ctx, p.Org)

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -50,11 +52,14 @@ type Clients struct {
 	Org *organizations.Client
 	IAM *iam.Client
 	STS *sts.Client
+	// CFN is used only by Enable with StackSets.
+	CFN *cloudformation.Client
 }
 
 // NewClients builds the clients from a configuration loaded the SDK's way.
 func NewClients(cfg aws.Config) Clients {
-	return Clients{Org: organizations.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg)}
+	return Clients{Org: organizations.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg),
+		CFN: cloudformation.NewFromConfig(cfg)}
 }
 
 // ReadStatus reads the setup. Reading the root-access features needs
@@ -153,6 +158,10 @@ type EnableOptions struct {
 	// DelegatedAdmin, if set, registers this member account as IAM's
 	// delegated administrator (it can then run root sessions too).
 	DelegatedAdmin string
+	// StackSets also activates CloudFormation StackSets' trusted access
+	// with Organizations, which `rootguard deploy`'s service-managed
+	// member StackSet needs.
+	StackSets bool
 	// Apply makes the changes; without it Enable only says what it would do.
 	Apply bool
 }
@@ -165,7 +174,7 @@ var (
 
 // Enable turns on centralized root access step by step: trusted access
 // for IAM, the delegated administrator if asked, root credentials
-// management, root sessions. Each step is skipped when already done, so
+// management, root sessions, and StackSets' trusted access if asked. Each step is skipped when already done, so
 // running it again changes nothing.
 func Enable(ctx context.Context, c Clients, opts EnableOptions) ([]Step, error) {
 	who, err := identify(ctx, c)
@@ -213,6 +222,16 @@ func Enable(ctx context.Context, c Clients, opts EnableOptions) ([]Step, error) 
 			return err
 		}},
 	)
+	if opts.StackSets {
+		acc, err := c.CFN.DescribeOrganizationsAccess(ctx, &cloudformation.DescribeOrganizationsAccessInput{})
+		if err != nil {
+			return nil, fmt.Errorf("org: read StackSets trusted access (cloudformation:DescribeOrganizationsAccess): %w", err)
+		}
+		steps = append(steps, plan{"activate StackSets trusted access (for rootguard deploy)", acc.Status == cfntypes.OrganizationStatusEnabled, func() error {
+			_, err := c.CFN.ActivateOrganizationsAccess(ctx, &cloudformation.ActivateOrganizationsAccessInput{})
+			return err
+		}})
+	}
 	var out []Step
 	failed := false
 	for _, p := range steps {

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 
@@ -96,6 +98,37 @@ func TestEnable(t *testing.T) {
 	}
 	if _, err := c.STS.AssumeRoot(ctx, assumeRootInput()); err != nil {
 		t.Errorf("AssumeRoot after enabling: %v", err)
+	}
+}
+
+// TestEnableStackSets: with StackSets, Enable also activates StackSets'
+// trusted access, after the root-access steps, once.
+func TestEnableStackSets(t *testing.T) {
+	cfg := start(t, fresh(t))
+	c := NewClients(cfg)
+	ctx := t.Context()
+	opts := EnableOptions{StackSets: true}
+	steps, err := Enable(ctx, c, opts)
+	if err != nil || states(steps) != "would-do,would-do,would-do,would-do" || steps[3].Name != "activate StackSets trusted access (for rootguard deploy)" {
+		t.Fatalf("dry run: %v %+v", err, steps)
+	}
+	opts.Apply = true
+	if steps, err = Enable(ctx, c, opts); err != nil || states(steps) != "done,done,done,done" {
+		t.Fatalf("apply: %v %+v", err, steps)
+	}
+	out, err := c.Org.ListAWSServiceAccessForOrganization(ctx, &organizations.ListAWSServiceAccessForOrganizationInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trusted []string
+	for _, p := range out.EnabledServicePrincipals {
+		trusted = append(trusted, aws.ToString(p.ServicePrincipal))
+	}
+	if !slices.Contains(trusted, "member.org.stacksets.cloudformation.amazonaws.com") {
+		t.Errorf("trusted services after enable --stacksets: %v", trusted)
+	}
+	if steps, err = Enable(ctx, c, opts); err != nil || states(steps) != "already-done,already-done,already-done,already-done" {
+		t.Errorf("second apply: %v %+v", err, steps)
 	}
 }
 
