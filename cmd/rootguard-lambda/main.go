@@ -10,10 +10,18 @@
 //     the CLI's code, keeps the run in S3, pages regressions and keeps
 //     Security Hub current. Configuration from the environment
 //     (monitor.ConfigFromEnv).
+//   - new accounts: with ACCOUNT_EVENTS=true the function handles the
+//     events that create, move or bring in an account (Organizations,
+//     Control Tower); internal/newaccount audits the account, decides its
+//     mode from rootguard.yaml and, for a strict OU with enforce: true,
+//     deletes its root credentials. Configuration from the environment
+//     (newaccount.ConfigFromEnv).
 //
-// One binary, so one build and one code object serve both; the deployment
-// runs the audit as a second function from the same code (its own role,
-// 15-minute timeout and memory), so a long audit never delays an alert.
+// One binary, so one build and one code object serve all three; the
+// deployment runs the audit as a second function from the same code (its
+// own role, 15-minute timeout and memory), so a long audit never delays an
+// alert, and new accounts as a third (the only role that may delete root
+// credentials).
 // AWS access comes from the SDK's standard configuration.
 //
 // Build for Lambda's provided.al2023 runtime on Graviton:
@@ -32,12 +40,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/rootguard/rootguard/internal/alert"
 	"github.com/rootguard/rootguard/internal/monitor"
+	"github.com/rootguard/rootguard/internal/newaccount"
 )
 
 func main() {
@@ -55,13 +65,22 @@ func main() {
 	lambda.Start(h)
 }
 
-// newHandler configures the handlers the environment sets up: the audit
-// when HISTORY is set, the alerts when TABLE_NAME is (or HISTORY is not).
-// S3_USE_PATH_STYLE=true addresses the history bucket by path, for
-// S3-compatible servers.
+// newHandler configures the handlers the environment sets up: new
+// accounts when ACCOUNT_EVENTS is true, the audit when HISTORY is set,
+// the alerts otherwise when TABLE_NAME is (or HISTORY is not).
+// S3_USE_PATH_STYLE=true addresses the history and configuration buckets
+// by path, for S3-compatible servers.
 func newHandler(getenv func(string) string, awsCfg aws.Config, logger *slog.Logger) (func(context.Context, json.RawMessage) (any, error), error) {
+	var accounts *newaccount.Config
+	if getenv("ACCOUNT_EVENTS") == "true" {
+		cfg, err := newaccount.ConfigFromEnv(getenv)
+		if err != nil {
+			return nil, err
+		}
+		accounts = &cfg
+	}
 	var alerts *alert.Handler
-	if getenv("TABLE_NAME") != "" || getenv("HISTORY") == "" {
+	if accounts == nil && (getenv("TABLE_NAME") != "" || getenv("HISTORY") == "") {
 		cfg, err := alert.ConfigFromEnv(getenv)
 		if err != nil {
 			return nil, err
@@ -76,9 +95,24 @@ func newHandler(getenv func(string) string, awsCfg aws.Config, logger *slog.Logg
 		}
 		audit = &cfg
 	}
-	deps := monitor.Deps{AWS: awsCfg, S3: s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = getenv("S3_USE_PATH_STYLE") == "true" }), SNS: sns.NewFromConfig(awsCfg),
-		SecurityHub: securityhub.NewFromConfig(awsCfg), Logger: logger}
+	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = getenv("S3_USE_PATH_STYLE") == "true" })
+	snsc := sns.NewFromConfig(awsCfg)
+	deps := monitor.Deps{AWS: awsCfg, S3: s3c, SNS: snsc, SecurityHub: securityhub.NewFromConfig(awsCfg), Logger: logger}
+	var dbc *dynamodb.Client
+	if accounts != nil {
+		dbc = dynamodb.NewFromConfig(awsCfg)
+	}
 	return func(ctx context.Context, payload json.RawMessage) (any, error) {
+		if accounts != nil {
+			if !newaccount.IsAccountEvent(payload) {
+				return nil, fmt.Errorf("rootguard-lambda: not an account lifecycle event, and this function (ACCOUNT_EVENTS=true) handles only those")
+			}
+			d := newaccount.Deps{AWS: awsCfg, DB: dbc, S3: s3c, SNS: snsc, Logger: logger}
+			if lc, ok := lambdacontext.FromContext(ctx); ok {
+				d.Owner = lc.AwsRequestID
+			}
+			return newaccount.Handle(ctx, *accounts, d, payload)
+		}
 		if monitor.IsAuditEvent(payload) {
 			if audit == nil {
 				return nil, fmt.Errorf("rootguard-lambda: an audit event, and HISTORY is not set: this function does not run the scheduled audit")

@@ -1,0 +1,215 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/rootguard/rootguard/internal/alert"
+	"github.com/rootguard/rootguard/internal/awssim"
+	"github.com/rootguard/rootguard/internal/newaccount"
+	"github.com/rootguard/rootguard/internal/testenv"
+)
+
+// TestNewAccountsUnderRIE runs the built function's new-account handler
+// under the Lambda RIE, configured as the deployment configures the
+// account function (ACCOUNT_EVENTS, TABLE_NAME, MODE_CONFIG), against
+// awssim (Organizations, STS, IAM), dynalite (the journal), goaws (the
+// alert topic and a queue on it) and gofakes3 (rootguard.yaml):
+//
+//   - a CreateAccountResult (AWS's documented event, with the new
+//     account's id) for an account in Root/Workloads/Prod, strict with
+//     enforce: true, whose root user has a password: the password is
+//     deleted (awssim no longer has it), one message goes out;
+//   - the same event again: no second deletion, no second message;
+//   - a MoveAccount of an account into a flexible OU: reported, its
+//     password kept, one message that does not page;
+//   - an alert event is refused by this function.
+func TestNewAccountsUnderRIE(t *testing.T) {
+	org := testenv.StartOrganizations(t, nil, awssim.Options{ReportDelay: 10 * time.Millisecond})
+	org.Server.SetCreateAccountTiming(awssim.CreateAccountTiming{})
+	db := testenv.StartDynamoDB(t)
+	if err := alert.CreateTable(t.Context(), db.Client, "rootguard"); err != nil {
+		t.Fatal(err)
+	}
+	fake := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(fake.Close)
+	s3c := s3.New(s3.Options{BaseEndpoint: aws.String(fake.URL), UsePathStyle: true, Region: testenv.Region,
+		Credentials: credentials.NewStaticCredentialsProvider(org.AccessKeyID, org.SecretAccessKey, "")})
+	if _, err := s3c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String("ccoe")}); err != nil {
+		t.Fatal(err)
+	}
+	config := "default: flexible\nous:\n  - {ou: Root/Workloads/Prod, mode: strict, enforce: true}\n"
+	if _, err := s3c.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("ccoe"), Key: aws.String("rootguard.yaml"),
+		Body: strings.NewReader(config)}); err != nil {
+		t.Fatal(err)
+	}
+	sn := testenv.StartSNS(t)
+	topic := sn.CreateTopic(t, "alerts")
+	q := sn.Subscribe(t, topic)
+	fn := testenv.Build(t, "-tags", "lambda.norpc", "github.com/rootguard/rootguard/cmd/rootguard-lambda")
+	rie := testenv.StartRIE(t, testenv.BuildRIE(t), fn, []string{
+		"ACCOUNT_EVENTS=true", "TABLE_NAME=rootguard", "TOPIC_ARN=" + topic, "LANGUAGE=both", "MODE_CONFIG=s3://ccoe/rootguard.yaml",
+		"AWS_REGION=" + testenv.Region, "AWS_ACCESS_KEY_ID=" + org.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + org.SecretAccessKey,
+		"AWS_ENDPOINT_URL=" + org.URL, "AWS_ENDPOINT_URL_S3=" + fake.URL, "S3_USE_PATH_STYLE=true", "AWS_ENDPOINT_URL_SNS=" + sn.URL,
+		"AWS_ENDPOINT_URL_DYNAMODB=" + db.URL, "AWS_LAMBDA_FUNCTION_TIMEOUT=60", "AWS_LAMBDA_LOG_FORMAT=JSON",
+	})
+	invoke := func(payload []byte) newaccount.Result {
+		t.Helper()
+		inv, err := rie.Invoke(t.Context(), payload)
+		if err != nil || inv.FunctionError {
+			t.Fatalf("invoke: %v %s\n%s", err, inv.Body, rie.Logs())
+		}
+		var res newaccount.Result
+		if err := json.Unmarshal(inv.Body, &res); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+
+	prod := vend(t, org, "vended-prod", "ou-ex12-prod0001")
+	ev := lifecycleEvent(t, "createaccountresult-succeeded.json", prod, "5f0c1a2b-0000-4000-8000-00000000c0a1")
+	res := invoke(ev)
+	if res.Outcome != newaccount.OutcomeEnforced || res.Deletion == nil || !res.Deletion.Verified() {
+		t.Fatalf("enforced: %+v", res)
+	}
+	if hasPassword(t, org, prod) || deleteCalls(org, prod) != 1 {
+		t.Fatalf("after the event: password %v, %d DeleteLoginProfile", hasPassword(t, org, prod), deleteCalls(org, prod))
+	}
+	msgs := q.Receive(t, time.Second)
+	if len(msgs) != 1 || msgs[0].Attributes["outcome"] != newaccount.OutcomeEnforced || !strings.Contains(msgs[0].Subject, prod) {
+		t.Fatalf("messages: %+v", msgs)
+	}
+
+	if again := invoke(ev); again.Outcome != newaccount.OutcomeDuplicate || deleteCalls(org, prod) != 1 {
+		t.Errorf("redelivery: %+v, %d DeleteLoginProfile", again, deleteCalls(org, prod))
+	}
+	if msgs := q.Receive(t, 500*time.Millisecond); len(msgs) != 0 {
+		t.Errorf("redelivery sent %d messages", len(msgs))
+	}
+
+	flex := vend(t, org, "vended-security", "ou-ex12-security")
+	res = invoke(lifecycleEvent(t, "moveaccount.json", flex, "move-security-1"))
+	if res.Outcome != newaccount.OutcomeReported || res.Mode == nil || res.Mode.Mode != "flexible" || !hasPassword(t, org, flex) || deleteCalls(org, flex) != 0 {
+		t.Errorf("flexible: %+v", res)
+	}
+	if msgs := q.Receive(t, time.Second); len(msgs) != 1 || msgs[0].Attributes["page"] != "false" {
+		t.Errorf("flexible: messages %+v", msgs)
+	}
+
+	inv, err := rie.Invoke(t.Context(), []byte(`{"rootguard":"flush"}`))
+	if err != nil || !inv.FunctionError {
+		t.Errorf("an alert event to the account function: %v %s", err, inv.Body)
+	}
+}
+
+// vend creates an account through Organizations, moves it into ou and
+// gives its root user a password (a root session may), as a vending
+// pipeline could leave it.
+func vend(t *testing.T, org *testenv.Organizations, name, ou string) string {
+	t.Helper()
+	ctx := t.Context()
+	o := organizations.NewFromConfig(org.Config)
+	out, err := o.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(name), Email: aws.String(name + "@example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for range 50 {
+		st, err := o.DescribeCreateAccountStatus(ctx, &organizations.DescribeCreateAccountStatusInput{CreateAccountRequestId: out.CreateAccountStatus.Id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.CreateAccountStatus.State == orgtypes.CreateAccountStateSucceeded {
+			id = aws.ToString(st.CreateAccountStatus.AccountId)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if id == "" {
+		t.Fatal("CreateAccount did not succeed")
+	}
+	parents, err := o.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String(id)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: aws.String(id),
+		SourceParentId: parents.Parents[0].Id, DestinationParentId: aws.String(ou)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rootIAM(t, org, id, "IAMCreateRootUserPassword").CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func rootIAM(t *testing.T, org *testenv.Organizations, account, task string) *iam.Client {
+	t.Helper()
+	out, err := sts.NewFromConfig(org.Config).AssumeRoot(t.Context(), &sts.AssumeRootInput{
+		TargetPrincipal: aws.String(account),
+		TaskPolicyArn:   &ststypes.PolicyDescriptorType{Arn: aws.String(awssim.TaskPolicyARN(task))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := org.Config.Copy()
+	c := out.Credentials
+	cfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+	return iam.NewFromConfig(cfg)
+}
+
+func hasPassword(t *testing.T, org *testenv.Organizations, account string) bool {
+	t.Helper()
+	_, err := rootIAM(t, org, account, "IAMAuditRootUserCredentials").GetLoginProfile(t.Context(), &iam.GetLoginProfileInput{})
+	var nse *iamtypes.NoSuchEntityException
+	if errors.As(err, &nse) {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+// deleteCalls counts the DeleteLoginProfile calls awssim answered in account.
+func deleteCalls(org *testenv.Organizations, account string) int {
+	c := 0
+	for _, r := range org.Server.TrailRecords() {
+		if bytes.Contains(r, []byte(`"eventName":"DeleteLoginProfile"`)) && bytes.Contains(r, []byte(`"recipientAccountId":"`+account+`"`)) {
+			c++
+		}
+	}
+	return c
+}
+
+// lifecycleEvent is a documented event of internal/newaccount's testdata
+// with the account and the event id replaced.
+func lifecycleEvent(t *testing.T, file, account, eventID string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "internal", "newaccount", "testdata", "events", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, old := range []string{"444455556666", "333333333333"} {
+		b = bytes.ReplaceAll(b, []byte(old), []byte(account))
+	}
+	return bytes.ReplaceAll(b, []byte("EXAMPLE8-90ab-cdef-fedc-ba987EXAMPLE"), []byte(eventID))
+}
