@@ -20,10 +20,12 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
 	"github.com/rootguard/rootguard/internal/deploy"
+	"github.com/rootguard/rootguard/internal/newaccount"
 	"github.com/rootguard/rootguard/internal/org"
 )
 
@@ -106,6 +108,7 @@ type deployOptions struct {
 	iamAdminProfile string
 	iamAdminRoleARN string
 	keepRemoved     bool
+	s3PathStyle     bool
 	output          string
 	yes             bool
 	poll            time.Duration
@@ -168,6 +171,8 @@ Exit 0: done (or nothing to do); 1: a step failed; 2: a bad flag or target.`
 	f.StringVar(&c.CodeKey, "code-key", "", "S3 key of the Lambda function's zip (required)")
 	f.StringVar(&c.AuditSchedule, "audit-schedule", deploy.DefaultAuditSchedule, "when the scheduled audit runs: an EventBridge Scheduler rate() or cron() expression (UTC)")
 	f.StringSliceVar(&c.StrictOUs, "strict-ou", nil, "OU path whose accounts keep no root credentials (repeatable): the scheduled audit pages when an account leaves it")
+	f.StringVar(&c.ModeConfig, "mode-config", "", "s3://BUCKET/KEY of rootguard.yaml in the Audit account's home region: new accounts' modes, and enforce: true on the strict OUs whose new accounts get their root credentials deleted (default: none, new accounts are reported only)")
+	f.BoolVar(&opts.s3PathStyle, "s3-path-style", false, "address S3 buckets by path (for S3-compatible servers)")
 	f.StringVar(&c.EventBusName, "event-bus-name", deploy.DefaultEventBusName, "name of the Audit account's event bus")
 	f.StringVar(&opts.auditProfile, "audit-profile", "", "AWS profile with credentials in the Audit account")
 	f.StringVar(&opts.auditRoleARN, "audit-role-arn", "", "role in the Audit account to assume from the current credentials")
@@ -275,6 +280,10 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
+	// New accounts: whether the function will delete root credentials,
+	// and where, as rootguard.yaml says now.
+	fmt.Fprintf(io.Err, "rootguard: new accounts: %s\n", describeEnforcement(ctx, c, cfg,
+		s3.NewFromConfig(auditCfg, func(o *s3.Options) { o.Region, o.UsePathStyle = c.HomeRegion, opts.s3PathStyle })))
 	client := func(base aws.Config) func(string) deploy.API {
 		return func(region string) deploy.API {
 			return cloudformation.NewFromConfig(base, func(o *cloudformation.Options) { o.Region = region })
@@ -355,6 +364,24 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 		return &exitError{code: ExitError, err: err}
 	}
 	return nil
+}
+
+// describeEnforcement says what the new-account function does with the
+// configuration at c.ModeConfig as it reads now; OU ids in it are
+// resolved with the management account's credentials (mgmt).
+func describeEnforcement(ctx context.Context, c deploy.Config, mgmt aws.Config, s3c newaccount.S3) string {
+	loc, _ := newaccount.ParseLocation(c.ModeConfig) // Validate checked it
+	if loc.IsZero() {
+		return "no --mode-config: every new or moved account is audited and reported; enforcement is off"
+	}
+	p, err := newaccount.LoadPolicy(ctx, s3c, mgmt, loc)
+	if err != nil {
+		return fmt.Sprintf("warning: %v; until it can be read (the function's role may read it), every account event fails and is retried, then dead-lettered", err)
+	}
+	if on := p.Enforced(); len(on) > 0 {
+		return fmt.Sprintf("%s: ENFORCEMENT ON: the root credentials of an account created in, moved to or joining %s (strict, enforce: true, and the OUs below that set no mode) are deleted; every other account is audited and reported", loc, strings.Join(on, ", "))
+	}
+	return fmt.Sprintf("%s: enforcement is off (no strict OU has enforce: true): every new or moved account is audited and reported", loc)
 }
 
 // removedInstances counts the stack instances a plan deletes.

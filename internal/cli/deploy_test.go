@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +11,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/rootguard/rootguard/internal/awssim"
 	"github.com/rootguard/rootguard/internal/deploy"
@@ -79,7 +84,9 @@ func TestDeployPlanApplyAgainstSandbox(t *testing.T) {
 	out, errOut, code := run("plan")
 	if code != ExitOK || strings.Count(out, "create ") != stacks || !strings.Contains(out, "Add Function (AWS::Lambda::Function)") ||
 		!strings.Contains(out, "Add AuditRunSchedule (AWS::Scheduler::Schedule)") ||
-		!strings.Contains(errOut, "scheduled audit runs in the Audit account 222222222222, the IAM delegated administrator") {
+		!strings.Contains(errOut, "scheduled audit runs in the Audit account 222222222222, the IAM delegated administrator") ||
+		!strings.Contains(out, "Add AccountFunction (AWS::Lambda::Function)") ||
+		!strings.Contains(errOut, "rootguard: new accounts: no --mode-config: every new or moved account is audited and reported; enforcement is off") {
 		t.Fatalf("plan: exit %d\n%s%s", code, out, errOut)
 	}
 	for _, who := range []string{"management", "iam-admin "} {
@@ -120,6 +127,40 @@ func TestDeployPlanApplyAgainstSandbox(t *testing.T) {
 	}
 	if _, errOut, code := run("plan", "--audit-schedule", "daily"); code != ExitUsage || !strings.Contains(errOut, `audit schedule "daily"`) {
 		t.Errorf("bad schedule: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code := run("plan", "--mode-config", "rootguard.yaml"); code != ExitUsage || !strings.Contains(errOut, `mode config "rootguard.yaml": want s3://BUCKET/KEY`) {
+		t.Errorf("bad mode config: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestDescribeEnforcement: what deploy plan says of new accounts, read
+// from rootguard.yaml in S3 (gofakes3) through the real SDK client.
+func TestDescribeEnforcement(t *testing.T) {
+	fake := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(fake.Close)
+	s3c := s3.New(s3.Options{BaseEndpoint: aws.String(fake.URL), UsePathStyle: true, Region: "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")})
+	if _, err := s3c.CreateBucket(t.Context(), &s3.CreateBucketInput{Bucket: aws.String("ccoe")}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(key, body string) {
+		if _, err := s3c.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("ccoe"), Key: aws.String(key), Body: strings.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("on.yaml", "default: flexible\nous:\n  - {ou: Root/Workloads/Prod, mode: strict, enforce: true}\n")
+	put("off.yaml", "default: flexible\nous:\n  - {ou: Root/Workloads/Prod, mode: strict}\n")
+	put("bad.yaml", "default: sometimes\n")
+	for _, tc := range []struct{ loc, want string }{
+		{"", "no --mode-config"},
+		{"s3://ccoe/on.yaml", "s3://ccoe/on.yaml: ENFORCEMENT ON: the root credentials of an account created in, moved to or joining Root/Workloads/Prod"},
+		{"s3://ccoe/off.yaml", "enforcement is off (no strict OU has enforce: true)"},
+		{"s3://ccoe/bad.yaml", `warning: newaccount: s3://ccoe/bad.yaml: default (line 1): "sometimes": want strict or flexible`},
+		{"s3://ccoe/missing.yaml", "warning: newaccount: read s3://ccoe/missing.yaml"},
+	} {
+		if got := describeEnforcement(t.Context(), deploy.Config{ModeConfig: tc.loc}, aws.Config{}, s3c); !strings.Contains(got, tc.want) {
+			t.Errorf("%q: %s", tc.loc, got)
+		}
 	}
 }
 

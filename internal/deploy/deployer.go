@@ -18,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/rootguard/rootguard/internal/approval"
+	"github.com/rootguard/rootguard/internal/newaccount"
 	"github.com/rootguard/rootguard/internal/notify"
 )
 
@@ -99,6 +100,12 @@ type Config struct {
 	// credentials: an account leaving one pages.
 	AuditSchedule string
 	StrictOUs     []string
+	// ModeConfig is where the deployment keeps rootguard.yaml
+	// (s3://BUCKET/KEY, in the Audit account's home Region): the mode of
+	// each new account's OU, and enforce: true on the strict OUs whose new
+	// accounts get their root credentials deleted. Empty: new accounts are
+	// reported only.
+	ModeConfig string
 }
 
 var (
@@ -164,6 +171,9 @@ func (c *Config) Validate() error {
 			bad("strict OU %q: want an OU path such as Root/Workloads/Prod", ou)
 		}
 	}
+	if _, err := newaccount.ParseLocation(c.ModeConfig); err != nil {
+		bad("mode config %v", err)
+	}
 	if c.CodeBucket == "" || c.CodeKey == "" {
 		bad("the Lambda code location (S3 bucket and key) is required")
 	}
@@ -213,10 +223,12 @@ func (c *Config) auditParams() []cfntypes.Parameter {
 	if lang == "" {
 		lang = string(notify.English)
 	}
-	return params(ParamOrganizationID, c.OrganizationID, ParamEventBusName, c.busName(), ParamLanguage, lang,
+	out := params(ParamOrganizationID, c.OrganizationID, ParamEventBusName, c.busName(), ParamLanguage, lang,
 		ParamAlarmTopicARN, c.AlarmTopicARN, ParamCodeBucket, c.CodeBucket, ParamCodeKey, c.CodeKey,
 		ParamApprovers, strings.Join(c.Approvers, ","), ParamAuditPrincipals, strings.Join(c.AuditPrincipals, ","),
 		ParamAuditSchedule, cmp.Or(c.AuditSchedule, DefaultAuditSchedule), ParamStrictOUs, strings.Join(c.StrictOUs, ","))
+	loc, _ := newaccount.ParseLocation(c.ModeConfig) // Validate checked it
+	return append(out, params(ParamModeConfigBucket, loc.Bucket, ParamModeConfigKey, cmp.Or(loc.Key, DefaultModeConfigKey))...)
 }
 
 func params(kv ...string) []cfntypes.Parameter {

@@ -22,6 +22,7 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation/sqs"
 
 	"github.com/rootguard/rootguard/internal/detect"
+	"github.com/rootguard/rootguard/internal/newaccount"
 	"github.com/rootguard/rootguard/internal/notify"
 )
 
@@ -126,8 +127,8 @@ func Build(name string) (*cloudformation.Template, error) {
 		return forwarderTemplate("rootguard: forwards root-user activity and root-access governance events from this member account and region to the Audit account's rootguard event bus. Deployed by a service-managed StackSet.",
 			detect.EventPatterns()), nil
 	case ManagementTemplate:
-		return forwarderTemplate("rootguard: forwards root-user activity and root-access governance events from the management account in this region to the Audit account's rootguard event bus.",
-			unionPatterns(detect.EventPatterns(), detect.ManagementPatterns())), nil
+		return forwarderTemplate("rootguard: forwards root-user activity, root-access governance events and account lifecycle events (Organizations, Control Tower) from the management account in this region to the Audit account's rootguard event bus.",
+			unionPatterns(detect.EventPatterns(), detect.ManagementPatterns(), newaccount.Patterns())), nil
 	case AssumeRootTemplate:
 		return forwarderTemplate("rootguard: forwards sts:AssumeRoot calls (root sessions issued) made in this account and region to the Audit account's rootguard event bus, for regions outside the governed ones.",
 			assumeRootPatterns(detect.ManagementPatterns())), nil
@@ -639,6 +640,7 @@ func auditTemplate() *cloudformation.Template {
 		"DeadLetterQueueUrl": {Value: ref("DeadLetterQueue")},
 	}
 	addScheduledAudit(t)
+	addNewAccounts(t)
 	return t
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/rootguard/rootguard/internal/detect"
+	"github.com/rootguard/rootguard/internal/newaccount"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -212,18 +213,21 @@ func TestNoWildcardActions(t *testing.T) {
 	t.Logf("%d policy documents, %d statements, no wildcard action", len(docs), statements)
 }
 
-// TestRules checks the rules as deployed: the patterns are detect's, the
-// state receives read-only management events, forwarders send to the
-// Audit bus through the role with a dead-letter queue, the Audit rules
-// send to the function with a retry policy and a dead-letter queue.
+// TestRules checks the rules as deployed: the patterns are detect's (and,
+// in the management and audit stacks, newaccount's), the state receives
+// read-only management events, forwarders send to the Audit bus through
+// the role with a dead-letter queue, the Audit rules send to the alert
+// function (the account lifecycle rules to the new-account function)
+// with a retry policy and a dead-letter queue.
 func TestRules(t *testing.T) {
 	all := rendered(t)
 	wantPatterns := map[string][]detect.Pattern{
 		MemberTemplate:      detect.EventPatterns(),
-		ManagementTemplate:  unionPatterns(detect.EventPatterns(), detect.ManagementPatterns()),
+		ManagementTemplate:  unionPatterns(detect.EventPatterns(), detect.ManagementPatterns(), newaccount.Patterns()),
 		AuditRegionTemplate: guardDutyPatterns(detect.EventPatterns()),
 		AssumeRootTemplate:  assumeRootPatterns(detect.ManagementPatterns()),
-		AuditTemplate:       append(unionPatterns(detect.EventPatterns(), detect.ManagementPatterns()), guardDutyPatterns(detect.EventPatterns())...),
+		AuditTemplate: slices.Concat(unionPatterns(detect.EventPatterns(), detect.ManagementPatterns()), guardDutyPatterns(detect.EventPatterns()),
+			newaccount.Patterns()),
 	}
 	for name, want := range wantPatterns {
 		got := deployedPatterns(t, all[name], "")
@@ -250,7 +254,11 @@ func TestRules(t *testing.T) {
 				t.Errorf("%s: %s: no dead-letter queue", name, id)
 			}
 			if name == AuditTemplate {
-				if tg["RetryPolicy"] == nil || !strings.Contains(mustJSON(t, tg["Arn"]), `"Function"`) {
+				fn := `"Function"`
+				if strings.HasPrefix(id, "AccountRule") {
+					fn = `"AccountFunction"`
+				}
+				if tg["RetryPolicy"] == nil || !strings.Contains(mustJSON(t, tg["Arn"]), fn) {
 					t.Errorf("%s: %s: target %s", name, id, mustJSON(t, tg))
 				}
 				continue
