@@ -33,6 +33,12 @@ type Regression struct {
 // those of the OUs below them, keep no root credentials. A nil prev (the
 // first run) has no regressions: its failures are in Security Hub.
 func Regressions(prev, cur *audit.Report, strictOUs []string) []Regression {
+	return RegressionsFunc(prev, cur, func(path string) bool { return underAny(path, strictOUs) })
+}
+
+// RegressionsFunc is Regressions with strict(path) saying whether an OU
+// path is strict: the deployment's rootguard.yaml (mode.Policy.Strict).
+func RegressionsFunc(prev, cur *audit.Report, strict func(path string) bool) []Regression {
 	if prev == nil || cur == nil {
 		return nil
 	}
@@ -72,7 +78,7 @@ func Regressions(prev, cur *audit.Report, strictOUs []string) []Regression {
 			}
 		case audit.ChangeOUChanged:
 			from, to, _ := strings.Cut(c.Detail, " -> ")
-			if underAny(from, strictOUs) && !underAny(to, strictOUs) {
+			if strict(from) && !strict(to) {
 				add(c, LeftStrictOU)
 			}
 		}

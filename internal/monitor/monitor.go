@@ -29,6 +29,7 @@ import (
 	"github.com/rootguard/rootguard/internal/audit"
 	"github.com/rootguard/rootguard/internal/export"
 	"github.com/rootguard/rootguard/internal/history"
+	"github.com/rootguard/rootguard/internal/newaccount"
 	"github.com/rootguard/rootguard/internal/notify"
 )
 
@@ -46,10 +47,14 @@ func IsAuditEvent(payload []byte) bool {
 
 // Config is a deployment's scheduled audit.
 type Config struct {
-	History   history.Location
-	Topics    alert.Topics
-	Lang      notify.Lang
-	StrictOUs []string // OU paths whose accounts keep no root credentials
+	History history.Location
+	Topics  alert.Topics
+	Lang    notify.Lang
+	// ModeConfig is the deployment's rootguard.yaml: its strict OUs are
+	// those an account must not leave. StrictOUs (OU paths) serve only
+	// when it is not set.
+	ModeConfig newaccount.Location
+	StrictOUs  []string
 	// SecurityHub keeps Security Hub current in SecurityHubRegion (the
 	// SDK's region when empty); Account is the calling account.
 	SecurityHub       bool
@@ -60,7 +65,9 @@ type Config struct {
 
 // ConfigFromEnv reads the scheduled audit's settings: HISTORY (required,
 // s3://bucket/prefix), TOPIC_ARN (required), CHATBOT_TOPIC_ARN, LANGUAGE
-// (en, ja or both), STRICT_OUS (comma-separated OU paths), SECURITY_HUB
+// (en, ja or both), MODE_CONFIG (s3://BUCKET/KEY of rootguard.yaml, whose
+// strict OUs an account must not leave), STRICT_OUS (comma-separated OU
+// paths, used only without MODE_CONFIG), SECURITY_HUB
 // (true or false, default true), SECURITY_HUB_REGION, AUDIT_ROLE_NAME
 // (read members through this role instead of root sessions),
 // ASSUME_ROOT_RATE.
@@ -83,6 +90,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		c.Lang = l
 	default:
 		errs = append(errs, fmt.Errorf("LANGUAGE %q: want en, ja or both", l))
+	}
+	if c.ModeConfig, err = newaccount.ParseLocation(getenv("MODE_CONFIG")); err != nil {
+		errs = append(errs, fmt.Errorf("MODE_CONFIG: %w", err))
 	}
 	for _, ou := range strings.Split(getenv("STRICT_OUS"), ",") {
 		if ou = strings.TrimSpace(ou); ou != "" {
@@ -145,7 +155,17 @@ func Run(ctx context.Context, cfg Config, d Deps) (*Result, error) {
 	if len(prevs) == 1 {
 		prev, res.Previous = prevs[0], keys[0]
 	}
-	res.Regressions = Regressions(prev, rep, cfg.StrictOUs)
+	strict := func(path string) bool { return underAny(path, cfg.StrictOUs) }
+	if !cfg.ModeConfig.IsZero() {
+		// The file is read each run, so that a change to it counts from
+		// the next run; unreadable, the run fails (and is retried).
+		p, err := newaccount.LoadPolicy(ctx, d.S3, d.AWS, cfg.ModeConfig)
+		if err != nil {
+			return res, fmt.Errorf("monitor: %w", err)
+		}
+		strict = p.Strict
+	}
+	res.Regressions = RegressionsFunc(prev, rep, strict)
 	if len(res.Regressions) > 0 {
 		a := Render(res.Regressions, prev, rep, cfg.History.String(), cfg.Lang)
 		res.Published, err = alert.Publish(ctx, d.SNS, cfg.Topics, a, nil)

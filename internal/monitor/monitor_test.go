@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -23,6 +24,7 @@ import (
 	"github.com/rootguard/rootguard/internal/export"
 	"github.com/rootguard/rootguard/internal/history"
 	"github.com/rootguard/rootguard/internal/monitor"
+	"github.com/rootguard/rootguard/internal/newaccount"
 	"github.com/rootguard/rootguard/internal/testenv"
 )
 
@@ -195,5 +197,50 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	if !monitor.IsAuditEvent([]byte(`{"rootguard":"audit"}`)) || monitor.IsAuditEvent([]byte(`{"rootguard":"flush"}`)) {
 		t.Error("IsAuditEvent")
+	}
+}
+
+// TestStrictOUsFromModeConfig: the strict OUs an account must not leave
+// come from the deployment's rootguard.yaml (MODE_CONFIG), not from
+// STRICT_OUS: 333333333333 leaves Root/Workloads/Prod, strict in the
+// file, and the next tick pages; with the file making it flexible, the
+// same move pages nothing.
+func TestStrictOUsFromModeConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name, config string
+		want         int
+	}{
+		{"strict in the file", "default: flexible\nous:\n  - {ou: Root/Workloads/Prod, mode: strict}\n", 1},
+		{"flexible in the file", "default: flexible\n", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, nil)
+			if _, err := w.s3.PutObject(t.Context(), &s3.PutObjectInput{Bucket: aws.String("rootguard-audits"), Key: aws.String("rootguard.yaml"),
+				Body: strings.NewReader(tc.config)}); err != nil {
+				t.Fatal(err)
+			}
+			w.cfg.ModeConfig = newaccount.Location{Bucket: "rootguard-audits", Key: "rootguard.yaml"}
+			w.cfg.StrictOUs = []string{"Root/Security"} // ignored: the file decides
+			w.tick(t)
+			if _, err := organizations.NewFromConfig(w.org.Config).MoveAccount(t.Context(), &organizations.MoveAccountInput{
+				AccountId: aws.String("333333333333"), SourceParentId: aws.String("ou-ex12-prod0001"), DestinationParentId: aws.String("ou-ex12-security")}); err != nil {
+				t.Fatal(err)
+			}
+			res := w.tick(t)
+			n := 0
+			for _, r := range res.Regressions {
+				if r.Kind == monitor.LeftStrictOU && r.Account == "333333333333" {
+					n++
+				}
+			}
+			if n != tc.want {
+				t.Errorf("%d left-strict-ou regressions, want %d: %+v", n, tc.want, res.Regressions)
+			}
+		})
+	}
+	if _, err := monitor.ConfigFromEnv(func(k string) string {
+		return map[string]string{"HISTORY": "s3://b/p", "TOPIC_ARN": "arn:aws:sns:us-east-1:111111111111:t", "MODE_CONFIG": "b/rootguard.yaml"}[k]
+	}); err == nil || !strings.Contains(err.Error(), "MODE_CONFIG") {
+		t.Errorf("bad MODE_CONFIG: %v", err)
 	}
 }
