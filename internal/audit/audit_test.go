@@ -198,6 +198,35 @@ func TestAuditFaults(t *testing.T) {
 	t.Logf("AssumeRoot calls %d for %d accounts", c["sts:AssumeRoot"], rep.Summary.Accounts)
 }
 
+// TestAuditThrottledOrganizations: with Organizations throttling the tree
+// walk and each account's SCP chain, every account still gets its
+// RG.SCP.1 verdict (none lost to retries running out), and the throttled
+// answers stay a fraction of the calls, not a flood of retries (the plain
+// SDK retryer, unpaced, drew about three throttled answers per call at
+// 1,000 accounts).
+func TestAuditThrottledOrganizations(t *testing.T) {
+	sc := awssim.GenerateScenario(40, 5)
+	cfg, srv := simConfig(t, sc, awssim.Options{
+		RateLimits: map[string]float64{"organizations:ListPoliciesForTarget": 15, "organizations:ListAccountsForParent": 3},
+		Seed:       4, Latency: 2 * time.Millisecond,
+	})
+	rep := runAudit(t, cfg, Options{Workers: 32, AssumeRootRate: 200})
+	if rep.Summary.Accounts != 40 {
+		t.Fatalf("summary = %+v", rep.Summary)
+	}
+	for _, a := range rep.Accounts {
+		if o := outcomes(a.Controls)[CtlSCPRootSessions]; o == Unknown {
+			t.Errorf("account %s: RG.SCP.1 unknown (%+v)", a.ID, a.Controls)
+		}
+	}
+	calls, throttled := srv.Counts()["organizations:ListPoliciesForTarget"], srv.Throttled()["organizations:ListPoliciesForTarget"]
+	if calls == 0 || throttled*5 > calls {
+		t.Errorf("ListPoliciesForTarget: %d calls, %d throttled: want under a fifth", calls, throttled)
+	}
+	t.Logf("ListPoliciesForTarget: %d calls, %d throttled; ListAccountsForParent: %d calls, %d throttled", calls, throttled,
+		srv.Counts()["organizations:ListAccountsForParent"], srv.Throttled()["organizations:ListAccountsForParent"])
+}
+
 // TestAuditWithRole reads members through a role and the credential report.
 func TestAuditWithRole(t *testing.T) {
 	cfg, _ := simConfig(t, exampleScenario(t), awssim.Options{ReportDelay: 20 * time.Millisecond})

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/rootguard/rootguard/internal/org"
+	"github.com/rootguard/rootguard/internal/pace"
 	"github.com/rootguard/rootguard/internal/rootsession"
 )
 
@@ -87,8 +88,13 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Report, error) {
 	r.cfg = cfg.Copy()
 	standard := rootsession.Retryer(opts.MaxAttempts, 5*time.Second)
 	r.cfg.Retryer = func() aws.Retryer { return standard() }
-	r.org = organizations.NewFromConfig(r.cfg)
-	r.iam = iam.NewFromConfig(r.cfg)
+	// The management account's Organizations and IAM calls (discovery,
+	// each account's SCP chain, policies) are paced per operation, from
+	// the same initial pace as AssumeRoot: a throttled API is retried at
+	// the rate it accepts, not in a flood of backoffs that runs out of
+	// attempts and loses accounts.
+	r.org = organizations.NewFromConfig(r.cfg, func(o *organizations.Options) { o.Retryer = pace.NewRetryer(standard(), 50) })
+	r.iam = iam.NewFromConfig(r.cfg, func(o *iam.Options) { o.Retryer = pace.NewRetryer(standard(), 50) })
 	r.sts = sts.NewFromConfig(r.cfg)
 	if opts.RoleName == "" {
 		var err error

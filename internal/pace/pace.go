@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go"
 )
 
@@ -36,9 +37,10 @@ import (
 //     bucket is empty then, so that is its refill rate). Throttles come in
 //     bursts (every call in flight when the limit was hit is refused), so
 //     one cut is made per burst: the next throttle counts only after the
-//     calls in flight at the cut have had time to come back. Until enough
-//     successes are seen to measure a rate, a throttle halves the pace in
-//     the slow start and cuts it by Decrease after it.
+//     calls in flight at the cut have had time to come back. Until a rate
+//     is measured (5 successes, or half a second), AWS is taken to accept
+//     at least one call per round trip, so that a limiter that starts
+//     Unpaced comes down at once from a pace it never measured.
 //   - After the first throttle the pace grows additively: Increase calls
 //     per second every second, or a tenth of the pace if that is more,
 //     probing gently for the limit, and again never past Probe times what
@@ -213,14 +215,14 @@ func (a *Adaptive) throttled(now time.Time) {
 		return // the same burst
 	}
 	// The rate AWS accepts: since this throttling began if it goes on,
-	// else over the last second. A few successes measure nothing.
+	// else over the last second (or since the first success).
 	var ok int64
 	var over float64
 	if !a.lastThrottle.IsZero() && now.Sub(a.lastThrottle) < time.Second {
 		ok, over = a.episodeOK, now.Sub(a.episodeStart).Seconds()
 	} else {
 		a.episodeStart, a.episodeOK = now, 0
-		ok, over = a.windowOK(now, len(a.win)), 1
+		ok = a.windowOK(now, len(a.win))
 		if !a.firstOK.IsZero() {
 			over = math.Min(1, now.Sub(a.firstOK).Seconds())
 		}
@@ -232,11 +234,17 @@ func (a *Adaptive) throttled(now time.Time) {
 		// bucket's stored burst, and the pace had grown past it.
 		cut = 0.5
 	}
-	if ok >= 5 && over > 0 {
-		a.rate = math.Min(a.rate, float64(ok)/over) * cut
-	} else {
-		a.rate *= cut
+	// A few successes in a short time measure nothing: AWS is then taken
+	// to accept at least one call per round trip.
+	accepted := 1 / a.rtt
+	if over > 0 {
+		if ok >= 5 || over >= 0.5 {
+			accepted = float64(ok) / over
+		} else {
+			accepted = math.Max(accepted, float64(ok)/over)
+		}
 	}
+	a.rate = math.Min(a.rate, accepted) * cut
 	a.slowStart = false
 	a.rate = math.Max(a.min, a.rate)
 	// Calls already spaced at the old pace keep their slots; later ones
@@ -305,8 +313,13 @@ func (a *Adaptive) succeeded(now time.Time) {
 		a.rate += math.Max(a.Increase, a.rate/10) / a.rate
 	}
 	// Never past Probe times what AWS accepts (nor below where it was:
-	// callers that ask for less than the pace slow nothing down).
-	if lim := math.Max(a.initial, a.Probe*a.accepted(now)); a.rate > lim {
+	// callers that ask for less than the pace slow nothing down); the
+	// slow start may always reach the initial pace.
+	lim := a.Probe * a.accepted(now)
+	if a.slowStart {
+		lim = math.Max(a.initial, lim)
+	}
+	if a.rate > lim {
 		a.rate = math.Max(lim, before)
 	}
 	if a.max > 0 {
@@ -379,4 +392,79 @@ func IsThrottle(err error) bool {
 		return true
 	}
 	return false
+}
+
+// Retryer paces every attempt of one SDK client (first tries and retries)
+// through the SDK's retry middleware, each operation with its own
+// Adaptive limiter, since AWS throttles each API on its own: an attempt
+// waits for its operation's paced slot and place in flight
+// (GetAttemptToken), its answer teaches the limiter, and a throttled
+// attempt is retried at the next paced slot instead of after the SDK's
+// exponential backoff. Other errors keep the wrapped retryer's backoff.
+// Set it as a client's Retryer (one per client: its limiters are the
+// client's).
+type Retryer struct {
+	aws.RetryerV2
+	initial float64
+	mu      sync.Mutex
+	ops     map[string]*Adaptive
+}
+
+// NewRetryer wraps retryer, pacing each operation with a limiter that
+// starts at initial calls per second (NewAdaptive(initial, 1, 0)).
+func NewRetryer(retryer aws.RetryerV2, initial float64) *Retryer {
+	return &Retryer{RetryerV2: retryer, initial: initial, ops: map[string]*Adaptive{}}
+}
+
+// Limiter returns the limiter of an operation (e.g. "ListPoliciesForTarget").
+func (r *Retryer) Limiter(operation string) *Adaptive {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a := r.ops[operation]
+	if a == nil {
+		a = NewAdaptive(r.initial, 1, 0)
+		r.ops[operation] = a
+	}
+	return a
+}
+
+// Stats adds up the counts of every operation's limiter.
+func (r *Retryer) Stats() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var s Stats
+	for _, a := range r.ops {
+		as := a.Stats()
+		s.Calls += as.Calls
+		s.Throttled += as.Throttled
+	}
+	return s
+}
+
+// GetAttemptToken implements aws.RetryerV2: it waits for the operation's
+// paced slot, and the release it returns reports the attempt's answer.
+func (r *Retryer) GetAttemptToken(ctx context.Context) (func(error) error, error) {
+	a := r.Limiter(awsmiddleware.GetOperationName(ctx))
+	if err := a.acquire(ctx, true); err != nil {
+		return nil, err
+	}
+	start := a.now()
+	release, err := r.RetryerV2.GetAttemptToken(ctx)
+	if err != nil {
+		a.release(0, err)
+		return nil, err
+	}
+	return func(err error) error {
+		a.release(a.now().Sub(start), err)
+		return release(err)
+	}, nil
+}
+
+// RetryDelay implements aws.Retryer: no wait after a throttle (the next
+// attempt waits for its paced slot), the wrapped retryer's otherwise.
+func (r *Retryer) RetryDelay(attempt int, err error) (time.Duration, error) {
+	if IsThrottle(err) {
+		return 0, nil
+	}
+	return r.RetryerV2.RetryDelay(attempt, err)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
 )
@@ -87,9 +88,15 @@ func TestThrottled(t *testing.T) {
 		{"first throttle halves the accepted rate", 400, true, 90, 5 * time.Second, -1, false, 45},
 		{"first throttle in a young run", 400, true, 40, 500 * time.Millisecond, -1, false, 40},
 		{"first throttle halves a pace below the accepted rate", 60, true, 90, 5 * time.Second, -1, false, 30},
-		{"first throttle with nothing measured halves the pace", 100, true, 3, 5 * time.Second, -1, false, 50},
+		{"first throttle after a second of few successes", 100, true, 3, 5 * time.Second, -1, false, 1.5},
+		// rtt 50 ms: unmeasured, AWS is taken to accept 20/s.
+		{"first throttle before any success: one call per round trip", 100, true, 0, 0, -1, false, 10},
+		{"first throttle, too few successes to measure", 100, true, 1, 100 * time.Millisecond, -1, false, 10},
+		{"first throttle, too few successes but faster than one a round trip", 100, true, 3, 100 * time.Millisecond, -1, false, 15},
+		{"an unpaced start comes down at once", 1e6, true, 0, 0, -1, false, 10},
 		{"later throttle: 0.85 x accepted", 60, false, 50, 5 * time.Second, -1, false, 42.5},
-		{"later throttle with nothing measured: 0.85 x the pace", 60, false, 3, 5 * time.Second, -1, false, 51},
+		{"later throttle after a second of few successes", 60, false, 3, 5 * time.Second, -1, false, 2.55},
+		{"later throttle, too few successes to measure", 60, false, 1, 200 * time.Millisecond, -1, false, 17},
 		{"throttling goes on: 0.85 x its successes per second", 500, false, 90, 5 * time.Second, 40, false, 34},
 		{"the same burst counts once", 60, false, 50, 5 * time.Second, -1, true, 60},
 		{"the floor holds", 1, false, 50, 5 * time.Second, -1, false, 1},
@@ -192,8 +199,9 @@ func TestDoLearns(t *testing.T) {
 	if err := a.Do(t.Context(), call(throttle)); !errors.Is(err, throttle) {
 		t.Fatal(err)
 	}
-	if a.Rate() != 500 {
-		t.Errorf("after a throttle: %v, want 500", a.Rate())
+	// One success in the 30 ms since the first: 33/s, halved.
+	if r := a.Rate(); math.Abs(r-0.5/0.03) > 1e-6 {
+		t.Errorf("after a throttle: %v, want %v", r, 0.5/0.03)
 	}
 	if s := a.Stats(); s != (Stats{Calls: 2, Throttled: 1}) || a.inflight != 0 {
 		t.Errorf("stats %+v, %d in flight", s, a.inflight)
@@ -229,5 +237,43 @@ func TestObservingRetryer(t *testing.T) {
 	d2, _ := p.RetryDelay(5, throttle)
 	if d1 > 250*time.Millisecond || d2 > d1+300*time.Millisecond || d2 <= d1 {
 		t.Errorf("paced retry delays %v, %v: want successive slots at the (halved) pace", d1, d2)
+	}
+}
+
+// TestRetryer: each operation is paced by its own limiter, every attempt
+// takes a place in flight and teaches the limiter its answer, and a
+// throttled attempt waits for the next paced slot, not the SDK's backoff.
+func TestRetryer(t *testing.T) {
+	r := NewRetryer(retry.NewStandard(), 50)
+	ctx := func(op string) context.Context { return awsmiddleware.SetOperationName(t.Context(), op) }
+	list, other := r.Limiter("ListPoliciesForTarget"), r.Limiter("DescribePolicy")
+	if list == other || r.Limiter("ListPoliciesForTarget") != list {
+		t.Fatal("want one limiter per operation")
+	}
+	release, err := r.GetAttemptToken(ctx("ListPoliciesForTarget"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list.inflight != 1 || other.inflight != 0 {
+		t.Errorf("in flight: %d and %d, want 1 and 0", list.inflight, other.inflight)
+	}
+	if err := release(throttle); err != nil {
+		t.Fatal(err)
+	}
+	if s := list.Stats(); s != (Stats{Calls: 1, Throttled: 1}) || list.inflight != 0 || list.Rate() >= 50 {
+		t.Errorf("after a throttled attempt: %+v, %d in flight, pace %v", s, list.inflight, list.Rate())
+	}
+	if s := other.Stats(); s != (Stats{}) || other.Rate() != 50 {
+		t.Errorf("the other operation's limiter learnt it too: %+v, pace %v", s, other.Rate())
+	}
+	if d, err := r.RetryDelay(3, throttle); d != 0 || err != nil {
+		t.Errorf("retry delay after a throttle = %v, %v; want 0 (the paced slot waits)", d, err)
+	}
+	fault := &smithy.GenericAPIError{Code: "InternalFailure"}
+	if d, err := r.RetryDelay(3, fault); d == 0 || err != nil {
+		t.Errorf("retry delay after a 5xx = %v, %v; want the SDK's backoff", d, err)
+	}
+	if s := r.Stats(); s != (Stats{Calls: 1, Throttled: 1}) {
+		t.Errorf("stats = %+v", s)
 	}
 }

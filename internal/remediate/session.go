@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/rootguard/rootguard/internal/pace"
 	"github.com/rootguard/rootguard/internal/rootsession"
 )
 
@@ -122,7 +123,9 @@ func newClient(cfg aws.Config, opts Options) (*client, error) {
 	c.cfg = cfg.Copy()
 	standard := rootsession.Retryer(opts.MaxAttempts, opts.MaxBackoff)
 	c.cfg.Retryer = func() aws.Retryer { return standard() }
-	c.org = organizations.NewFromConfig(c.cfg)
+	// Organizations calls are paced per operation (pace.Retryer): a
+	// throttled API is retried at the rate it accepts.
+	c.org = organizations.NewFromConfig(c.cfg, func(o *organizations.Options) { o.Retryer = pace.NewRetryer(standard(), 50) })
 	c.sts = sts.NewFromConfig(c.cfg)
 	var err error
 	c.sessions, err = rootsession.New(cfg, rootsession.Options{Region: opts.Region, Rate: opts.AssumeRootRate,
