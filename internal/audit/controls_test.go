@@ -2,6 +2,7 @@ package audit
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -244,6 +245,41 @@ func TestRootMFAIAM9(t *testing.T) {
 			root := tt.root
 			if got := outcomes(Evaluate(&Account{Management: mgmt, Root: &root}, now))[CtlRootMFA]; got != tt.want {
 				t.Errorf("%s (management %v): IAM.9 = %s, want %s", tt.name, mgmt, got, tt.want)
+			}
+		}
+	}
+}
+
+// TestNotApplicableCases pins the not-applicable column of docs/cli.md's
+// control table beyond IAM.9 and IAM.6 (pinned above):
+//   - a suspended or closing account has no root user rootguard can read
+//     (no root session opens there): every per-account control is
+//     not-applicable, and an account that could not be read is unknown;
+//   - RG.SCP.1 needs all features: the Organizations API reference
+//     (CreateOrganization, FeatureSet) says "CONSOLIDATED_BILLING: All
+//     member accounts have their bills consolidated to and paid by the
+//     management account" while with "ALL ... the management account can
+//     also apply any policy type to any member account in the
+//     organization", so SCPs exist only with all features.
+func TestNotApplicableCases(t *testing.T) {
+	perAccount := []string{CtlNoAccessKeys, CtlRootMFA, CtlHardwareMFA, CtlCredentialsGone, CtlNotUsedRecently}
+	all := append(slices.Clone(perAccount), CtlSCPRootSessions)
+	tests := []struct {
+		name string
+		acct Account
+		ids  []string
+		want Outcome
+	}{
+		{"suspended", Account{State: "SUSPENDED"}, all, NotApplicable},
+		{"closing", Account{State: "PENDING_CLOSURE"}, all, NotApplicable},
+		{"could not be read", Account{State: "ACTIVE", Error: "assume root: AccessDenied"}, perAccount, Unknown},
+		{"consolidated billing only: no SCPs", Account{State: "ACTIVE", Root: &Root{Password: true}}, []string{CtlSCPRootSessions}, NotApplicable},
+	}
+	for _, tt := range tests {
+		got := outcomes(Evaluate(&tt.acct, now))
+		for _, id := range tt.ids {
+			if got[id] != tt.want {
+				t.Errorf("%s: %s = %s, want %s", tt.name, id, got[id], tt.want)
 			}
 		}
 	}
