@@ -46,7 +46,7 @@ import (
 //     probing gently for the limit, and again never past Probe times what
 //     AWS accepted in the last half second.
 //   - However high the pace, no more calls are in flight than the pace
-//     times the observed round trip allows (plus one), so a slow answer
+//     allows in two observed round trips (plus one), so a slow answer
 //     never lets a queue of calls build up and hit AWS at once.
 //
 // Calls are spaced evenly (1/pace apart); retries of throttled calls are
@@ -172,9 +172,10 @@ func (a *Adaptive) interval() time.Duration {
 }
 
 // inflightCap is how many calls may be in flight (lock held): what the
-// pace allows in one round trip, and one more.
+// pace allows in two round trips (the round trip is an average: answers
+// come back later than it half the time), and one more.
 func (a *Adaptive) inflightCap() int {
-	return int(math.Ceil(a.rate*a.rtt)) + 1
+	return int(math.Ceil(2*a.rate*a.rtt)) + 1
 }
 
 func (a *Adaptive) release(rtt time.Duration, err error) {

@@ -126,14 +126,14 @@ func TestThrottled(t *testing.T) {
 	}
 }
 
-// TestInflightCap: no more calls in flight than the pace times the round
-// trip allows, and one more.
+// TestInflightCap: no more calls in flight than the pace allows in two
+// round trips, and one more.
 func TestInflightCap(t *testing.T) {
 	for _, c := range []struct {
 		rate, rtt float64
 		want      int
 	}{
-		{50, 0.05, 4}, {50, 0.03, 3}, {1000, 0.03, 31}, {1, 1, 2},
+		{50, 0.05, 6}, {50, 0.03, 4}, {1000, 0.03, 61}, {1, 1, 3},
 	} {
 		a, now := at(c.rate, 1, 0)
 		a.rtt = c.rtt
@@ -176,7 +176,7 @@ func TestDoBoundsInFlight(t *testing.T) {
 	}
 	wg.Wait()
 	if p, b := peak.Load(), bound.Load(); p > b || p >= 32 {
-		t.Errorf("peak in flight = %d, want at most the limiter's bound %d (100/s x round trip + 1)", p, b)
+		t.Errorf("peak in flight = %d, want at most the limiter's bound %d (100/s x 2 round trips + 1)", p, b)
 	}
 	if s := a.Stats(); s.Calls != 32 {
 		t.Errorf("calls = %d", s.Calls)
