@@ -237,3 +237,41 @@ func Classify(e *Event) *Rule {
 	}
 	return nil
 }
+
+// MayMatch reports whether Classify could return a rule for an event with
+// these values of userIdentity.type, userIdentity.invokedBy, eventType,
+// eventSource and eventName: false means it certainly returns nil, so a
+// scanner that read only these five values may skip the full decode. It
+// is Classify without the rules' When conditions (which read the rest of
+// the record), on byte slices so that no string is allocated; nil is "".
+func MayMatch(typ, invokedBy, eventType, source, name []byte) bool {
+	if string(eventType) == "AwsServiceEvent" {
+		return false
+	}
+	if string(typ) == "Root" && containsBytes(personInvokers, invokedBy) {
+		return true // rootPerson: the last rule matches whatever the rest
+	}
+	for _, r := range Rules {
+		if r.AnyIdentity && r.mayMatch(eventType, source, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayMatch is matches for a rule that admits any identity, without When.
+func (r *Rule) mayMatch(eventType, source, name []byte) bool {
+	if len(r.Sources) > 0 && !containsBytes(r.Sources, source) && !containsBytes(r.EventTypes, eventType) {
+		return false
+	}
+	return len(r.Names) == 0 || containsBytes(r.Names, name)
+}
+
+func containsBytes(list []string, b []byte) bool {
+	for _, s := range list {
+		if string(b) == s {
+			return true
+		}
+	}
+	return false
+}

@@ -105,11 +105,14 @@ type Result struct {
 }
 
 // candidate is the cheap test every CloudTrail record passes before it is
-// decoded: root identities, AssumeRoot and the root-access features all
-// carry "Root" in their text. A record with \u escapes might spell it
-// otherwise, so it is decoded too.
-func candidate(raw []byte) bool {
-	return bytes.Contains(raw, []byte("Root")) || bytes.Contains(raw, []byte(`\u`))
+// decoded: the record's Head (its identity type, invokedBy, eventType,
+// eventSource and eventName, read while the decoder found the record's
+// end) must leave some rule able to match. Services acting as root, AWS
+// service events and every other identity's ordinary calls are thrown
+// away here. A Head the decoder could not read exactly (escapes, keys
+// that fold onto the names, repeated members) is decoded in full.
+func candidate(h *trail.Head) bool {
+	return !h.Exact || detect.MayMatch(h.Type, h.InvokedBy, h.EventType, h.EventSource, h.EventName)
 }
 
 // Run scans the inputs: local paths, "-" for standard input, or s3:// URIs.

@@ -71,11 +71,13 @@ var ErrUnrecognized = errors.New("not a CloudTrail, EventBridge or GuardDuty sha
 
 // Options tune a Decoder.
 type Options struct {
-	// Candidate, if set, is asked about each CloudTrail record's raw JSON
-	// before it is passed on; records it rejects are counted but not
-	// handed to the callback. It lets a scanner skip the bulk of a trail
-	// cheaply. GuardDuty findings and wrapped records are always passed on.
-	Candidate func(raw []byte) bool
+	// Candidate, if set, is asked about each CloudTrail record's Head
+	// before the record is passed on; records it rejects are counted but
+	// not handed to the callback. It lets a scanner skip the bulk of a
+	// trail cheaply: in a Records array the Head is read in the pass that
+	// finds the record's end. GuardDuty findings and records wrapped in
+	// EventBridge events are always passed on.
+	Candidate func(h *Head) bool
 	// MaxValue caps the size of one JSON value held whole: a record, or a
 	// top-level value that is not a container. A larger one is skipped, in
 	// bounded memory, and named. Zero means 32 MiB.
@@ -115,6 +117,7 @@ type Decoder struct {
 
 	cur    []byte // the value being handled, and its stream offset
 	curOff int64
+	head   Head   // the Head of the record being handled
 	stack  []byte // brackets open in a value being skipped
 }
 
@@ -225,13 +228,13 @@ func (d *Decoder) object(b []byte) (int, error) {
 			return end, nil
 		}
 		if bytes.Equal(detailType, guardDutyDetail) {
-			return end, d.emit(KindGuardDuty, detail, detail, false)
+			return end, d.emit(KindGuardDuty, detail, detail, false, nil)
 		}
-		return end, d.emit(KindCloudTrail, detail, detail, false)
+		return end, d.emit(KindCloudTrail, detail, detail, false, nil)
 	case isRecord:
-		return end, d.emit(KindCloudTrail, b[:end], b, true)
+		return end, d.emit(KindCloudTrail, b[:end], b, true, nil)
 	case isFinding:
-		return end, d.emit(KindGuardDuty, b[:end], b, false)
+		return end, d.emit(KindGuardDuty, b[:end], b, false, nil)
 	}
 	d.softAt(b[:end], ErrUnrecognized)
 	return end, nil
@@ -253,9 +256,9 @@ func (d *Decoder) container(key, rest []byte) (int, error) {
 		}
 		switch {
 		case bytes.Equal(key, keyRecords):
-			return d.emit(KindCloudTrail, v, v, true)
+			return d.emit(KindCloudTrail, v, v, true, nil)
 		case bytes.Equal(key, keyFindings):
-			return d.emit(KindGuardDuty, v, v, false)
+			return d.emit(KindGuardDuty, v, v, false, nil)
 		default:
 			return d.lookupEvent(v)
 		}
@@ -280,12 +283,6 @@ func (d *Decoder) lookupEvent(v []byte) error {
 		d.softAt(v, errors.New("lookup-events entry without CloudTrailEvent"))
 		return nil
 	}
-	if d.opts.Candidate != nil && !d.opts.Candidate(ev) {
-		d.stats.Records++
-		d.stats.Rejected++
-		d.index++
-		return nil
-	}
 	var s string
 	if err := json.Unmarshal(ev, &s); err != nil {
 		d.softAt(v, fmt.Errorf("CloudTrailEvent is not a JSON string: %w", err))
@@ -300,17 +297,25 @@ func (d *Decoder) lookupEvent(v []byte) error {
 		d.softAt(v, fmt.Errorf("CloudTrailEvent: %w", err))
 		return nil
 	}
-	return d.emit(KindCloudTrail, raw, v, false)
+	return d.emit(KindCloudTrail, raw, v, true, nil)
 }
 
-// emit hands on one record; at is where it stands in d.cur.
-func (d *Decoder) emit(k Kind, raw, at []byte, filter bool) error {
+// emit hands on one record; at is where it stands in d.cur. A CloudTrail
+// record is first put to the Candidate filter when filter is set, with
+// its Head: h when the caller read it, else read here.
+func (d *Decoder) emit(k Kind, raw, at []byte, filter bool, h *Head) error {
 	idx := d.index
 	d.index++
 	d.stats.Records++
-	if filter && k == KindCloudTrail && d.opts.Candidate != nil && !d.opts.Candidate(raw) {
-		d.stats.Rejected++
-		return nil
+	if filter && k == KindCloudTrail && d.opts.Candidate != nil {
+		if h == nil {
+			d.head = HeadOf(raw)
+			h = &d.head
+		}
+		if !d.opts.Candidate(h) {
+			d.stats.Rejected++
+			return nil
+		}
 	}
 	return d.fn(Record{Kind: k, Raw: raw, Index: idx, Offset: d.offsetOf(at)})
 }

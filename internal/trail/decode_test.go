@@ -129,10 +129,10 @@ func TestDecodeShapes(t *testing.T) {
 
 func TestDecodeCandidateFilter(t *testing.T) {
 	var rejected []string
-	opts := Options{Candidate: func(raw []byte) bool {
-		ok := bytes.Contains(raw, []byte("Root"))
+	opts := Options{Candidate: func(h *Head) bool {
+		ok := string(h.Type) == "Root"
 		if !ok {
-			rejected = append(rejected, string(raw))
+			rejected = append(rejected, string(h.Type))
 		}
 		return ok
 	}}

@@ -164,12 +164,19 @@ func (d *Decoder) space(ctx context.Context) (c byte, ok bool) {
 }
 
 // whole makes the JSON value at the window's position lie whole in the
-// window and returns the index just past it. It returns errTooLarge past
-// MaxValue bytes, a *SyntaxError for damage (offset within the window),
-// and errIncomplete when the input ends inside the value.
-func (d *Decoder) whole(ctx context.Context) (int, error) {
+// window and returns the index just past it; with h, it reads the value's
+// Head in the same pass. It returns errTooLarge past MaxValue bytes, a
+// *SyntaxError for damage (offset within the window), and errIncomplete
+// when the input ends inside the value.
+func (d *Decoder) whole(ctx context.Context, h *Head) (int, error) {
 	for {
-		end, err := skipValue(d.buf, d.pos)
+		var end int
+		var err error
+		if h != nil {
+			end, err = skipRecord(d.buf, d.pos, h)
+		} else {
+			end, err = skipValue(d.buf, d.pos)
+		}
 		if (err == nil && end-d.pos > d.opts.MaxValue) || (errors.Is(err, errIncomplete) && len(d.buf)-d.pos > d.opts.MaxValue) {
 			return 0, errTooLarge
 		}
@@ -394,7 +401,7 @@ func (d *Decoder) truncated(start int64) error {
 // is held whole (up to MaxValue) and classified.
 func (d *Decoder) topValue(ctx context.Context) error {
 	start := d.offset()
-	end, err := d.whole(ctx)
+	end, err := d.whole(ctx, nil)
 	switch {
 	case errors.Is(err, errIncomplete):
 		if bytes.IndexByte(d.buf[d.pos:], '\n') >= 0 {
@@ -482,7 +489,7 @@ func (d *Decoder) containerObject(ctx context.Context) error {
 		if c != '"' {
 			return &damageError{synErr(int(d.offset()), "expected object key")}
 		}
-		kend, err := d.whole(ctx)
+		kend, err := d.whole(ctx, nil)
 		if err != nil {
 			return d.structErr(err)
 		}
@@ -511,7 +518,7 @@ func (d *Decoder) containerObject(ctx context.Context) error {
 			d.damage(start, n, fmt.Errorf("%s is not an array", name))
 		default:
 			start := d.offset()
-			end, err := d.whole(ctx)
+			end, err := d.whole(ctx, nil)
 			switch {
 			case err == nil:
 				d.pos = end
@@ -614,7 +621,11 @@ func (d *Decoder) array(ctx context.Context, key []byte) error {
 // element handles one array element at the window's position.
 func (d *Decoder) element(ctx context.Context, key []byte) error {
 	start := d.offset()
-	end, err := d.whole(ctx)
+	var h *Head
+	if d.opts.Candidate != nil && bytes.Equal(key, keyRecords) {
+		h = &d.head // a CloudTrail record: read its Head on the way
+	}
+	end, err := d.whole(ctx, h)
 	switch {
 	case err == nil:
 	case errors.Is(err, errIncomplete):
@@ -645,9 +656,9 @@ func (d *Decoder) element(ctx context.Context, key []byte) error {
 	case key == nil:
 		_, herr = d.object(v)
 	case bytes.Equal(key, keyRecords):
-		herr = d.emit(KindCloudTrail, v, v, true)
+		herr = d.emit(KindCloudTrail, v, v, true, h)
 	case bytes.Equal(key, keyFindings):
-		herr = d.emit(KindGuardDuty, v, v, false)
+		herr = d.emit(KindGuardDuty, v, v, false, nil)
 	default:
 		herr = d.lookupEvent(v)
 	}
