@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -115,9 +117,21 @@ func candidate(h *trail.Head) bool {
 	return !h.Exact || detect.MayMatch(h.Type, h.InvokedBy, h.EventType, h.EventSource, h.EventName)
 }
 
+// MemoryLimit is the soft limit on the Go runtime's memory that Run sets
+// for its duration when the process has none (no GOMEMLIMIT). What the
+// decoders hold is bounded (their windows, MaxValue and Budget: about
+// 120 MiB with 32 S3 workers), but by default the collector lets the heap
+// reach twice what is live before it runs; the limit makes it collect
+// sooner, so that peak RSS stays under 256 MB on any input.
+const MemoryLimit = 160 << 20
+
 // Run scans the inputs: local paths, "-" for standard input, or s3:// URIs.
 func Run(ctx context.Context, inputs []string, opts Options) (*Result, error) {
 	start := time.Now()
+	if prev := debug.SetMemoryLimit(-1); prev == math.MaxInt64 {
+		debug.SetMemoryLimit(MemoryLimit)
+		defer debug.SetMemoryLimit(prev)
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}

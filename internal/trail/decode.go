@@ -107,13 +107,14 @@ type Decoder struct {
 
 	// The window over the input: buf[pos:] is unconsumed, buf[0] is at
 	// stream offset base.
-	r    io.Reader
-	rerr error // sticky read error (io.EOF at the end)
-	buf  []byte
-	pos  int
-	base int64
-	bol  bool  // the last byte consumed ended a line
-	loan int64 // borrowed from the budget
+	r     io.Reader
+	rerr  error // sticky read error (io.EOF at the end)
+	buf   []byte
+	small []byte // the decoder's own window; buf is it or a grown one
+	pos   int
+	base  int64
+	bol   bool  // the last byte consumed ended a line
+	loan  int64 // borrowed from the budget
 
 	cur    []byte // the value being handled, and its stream offset
 	curOff int64
@@ -126,7 +127,8 @@ func NewDecoder(opts Options) *Decoder {
 	if opts.MaxValue == 0 {
 		opts.MaxValue = 32 << 20
 	}
-	return &Decoder{opts: opts, buf: make([]byte, 0, baseBuffer+(256<<10)), stack: make([]byte, 0, 4096)}
+	small := make([]byte, 0, baseBuffer+(256<<10))
+	return &Decoder{opts: opts, buf: small, small: small, stack: make([]byte, 0, 4096)}
 }
 
 // Stats returns the counts of the last Decode.

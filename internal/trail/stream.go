@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"golang.org/x/sync/semaphore"
 )
@@ -15,12 +16,42 @@ import (
 const baseBuffer = 1 << 20
 
 // Budget bounds the memory that decoders running at the same time spend
-// on values larger than their base window. A decoder returns what it
-// borrowed before it borrows again, so no decoder waits while holding a
-// loan and none can deadlock another.
+// on values larger than their base window. A decoder borrows once, before
+// its window first grows, all it may need, and returns it when the window
+// shrinks back: no decoder waits while holding a loan or a grown window,
+// so none can deadlock another and the windows never outgrow the budget.
 type Budget struct {
 	sem   *semaphore.Weighted
 	total int64
+	// Grown windows given back, for the next decoder that grows: a scan
+	// then allocates as many as run at once, not one per large value.
+	mu   sync.Mutex
+	free [][]byte
+}
+
+// window returns a grown window of capacity size, a free one if it can.
+func (b *Budget) window(size int) []byte {
+	if b != nil {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for i, w := range b.free {
+			if cap(w) >= size {
+				b.free = append(b.free[:i], b.free[i+1:]...)
+				return w[:0]
+			}
+		}
+	}
+	return make([]byte, 0, size)
+}
+
+// giveBack keeps a grown window for the next decoder that grows.
+func (b *Budget) giveBack(w []byte) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.free = append(b.free, w)
+	b.mu.Unlock()
 }
 
 // NewBudget returns a Budget of the given size in bytes.
@@ -34,7 +65,7 @@ var errTooLarge = errors.New("value too large")
 // errFull is read's answer when the window cannot grow any more.
 var errFull = errors.New("window full")
 
-// read compacts the window and reads more input into it. When the window
+// read compacts the window and fills it with more input. When the window
 // is full it grows, up to limit bytes of unconsumed data (borrowing from
 // the budget beyond the base window); past that it returns errFull. At
 // the end of input it returns the sticky read error (io.EOF).
@@ -52,45 +83,51 @@ func (d *Decoder) read(ctx context.Context, limit int) error {
 		if len(d.buf) >= limit {
 			return errFull
 		}
-		want := min(2*cap(d.buf), limit+(64<<10))
+		// Grow to the largest window at once: growing step by step would
+		// walk the value again at each step and leave each smaller
+		// window behind as garbage while the next is filled.
+		want := limit + (64 << 10)
 		if err := d.borrow(ctx, want); err != nil {
 			return err
 		}
-		nb := make([]byte, len(d.buf), want)
+		nb := d.opts.Budget.window(want)[:len(d.buf)]
 		copy(nb, d.buf)
 		d.buf = nb
 	}
+	// Fill the window: a value is then walked again only when the window
+	// grows (twice its size each time), never once per read of the
+	// stream, which for a value of many megabytes would cost time in the
+	// square of its size.
+	got := 0
 	for len(d.buf) < cap(d.buf) {
 		n, err := d.r.Read(d.buf[len(d.buf):cap(d.buf)])
 		d.stats.Bytes += int64(n)
 		d.buf = d.buf[:len(d.buf)+n]
+		got += n
 		if err != nil {
 			d.rerr = err
-			if n > 0 {
+			if got > 0 {
 				return nil
 			}
 			return err
-		}
-		if n > 0 {
-			return nil
 		}
 	}
 	return nil
 }
 
 // borrow makes the decoder's loan from the budget cover a window of size
-// bytes, returning the old loan first.
+// bytes. The first window past the base borrows at once all that the
+// largest one (MaxValue) can need, and the loan is kept until the window
+// shrinks back: so a decoder never waits for memory while it holds a
+// grown window. Waiting with the window but without its loan would let
+// the windows together outgrow the budget (32 decoders each holding one
+// while they wait); waiting with a loan for more could deadlock another.
 func (d *Decoder) borrow(ctx context.Context, size int) error {
 	b := d.opts.Budget
-	need := int64(size - baseBuffer)
-	if b == nil || need <= 0 {
+	if b == nil || size <= baseBuffer || d.loan > 0 {
 		return nil
 	}
-	need = min(need, b.total)
-	if d.loan > 0 {
-		b.sem.Release(d.loan)
-		d.loan = 0
-	}
+	need := min(int64(max(size, d.opts.MaxValue+(64<<10))-baseBuffer), b.total)
 	if err := b.sem.Acquire(ctx, need); err != nil {
 		return fmt.Errorf("wait for memory: %w", err)
 	}
@@ -100,12 +137,13 @@ func (d *Decoder) borrow(ctx context.Context, size int) error {
 
 // shrink gives a grown window back once what is left in it fits the base.
 func (d *Decoder) shrink() {
-	if cap(d.buf) <= baseBuffer+(256<<10) || len(d.buf)-d.pos > baseBuffer/2 {
+	if !d.grown() || len(d.buf)-d.pos > baseBuffer/2 {
 		return
 	}
-	nb := make([]byte, len(d.buf)-d.pos, baseBuffer+(256<<10))
+	nb := d.small[:len(d.buf)-d.pos]
 	copy(nb, d.buf[d.pos:])
 	d.base += int64(d.pos)
+	d.opts.Budget.giveBack(d.buf)
 	d.buf, d.pos = nb, 0
 	if d.loan > 0 {
 		d.opts.Budget.sem.Release(d.loan)
@@ -113,14 +151,18 @@ func (d *Decoder) shrink() {
 	}
 }
 
-// release returns any loan when decoding ends.
+// grown reports whether the window is a grown one, not the decoder's own.
+func (d *Decoder) grown() bool { return cap(d.buf) != cap(d.small) || &d.buf[:1][0] != &d.small[:1][0] }
+
+// release returns any grown window and loan when decoding ends.
 func (d *Decoder) release() {
+	if d.grown() {
+		d.opts.Budget.giveBack(d.buf)
+		d.buf = d.small[:0]
+	}
 	if d.loan > 0 {
 		d.opts.Budget.sem.Release(d.loan)
 		d.loan = 0
-	}
-	if cap(d.buf) > baseBuffer+(256<<10) {
-		d.buf = make([]byte, 0, baseBuffer+(256<<10))
 	}
 }
 
