@@ -94,12 +94,13 @@ func (d *Decoder) read(ctx context.Context, limit int) error {
 		copy(nb, d.buf)
 		d.buf = nb
 	}
-	// Fill the window: a value is then walked again only when the window
-	// grows (twice its size each time), never once per read of the
-	// stream, which for a value of many megabytes would cost time in the
-	// square of its size.
-	got := 0
-	for len(d.buf) < cap(d.buf) {
+	// Read at least 64 KiB, and at least as much as is unconsumed: a value
+	// being made whole is then walked again only each time what is held
+	// of it doubles, never once per read of the stream, which for a value
+	// of many megabytes would cost time in the square of its size. Small
+	// reads keep the bytes being walked in the processor's cache.
+	got, atLeast := 0, max(64<<10, len(d.buf))
+	for got < atLeast && len(d.buf) < cap(d.buf) {
 		n, err := d.r.Read(d.buf[len(d.buf):cap(d.buf)])
 		d.stats.Bytes += int64(n)
 		d.buf = d.buf[:len(d.buf)+n]
