@@ -273,7 +273,7 @@ var hostileCases = []hostileCase{
 }
 
 func TestHostileInput(t *testing.T) {
-	for _, tc := range hostileCases {
+	for _, tc := range slices.Concat(hostileCases, promiseCases) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			args := tc.setup(t, dir)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/rootguard/rootguard/internal/alert"
 	"github.com/rootguard/rootguard/internal/approval"
+	"github.com/rootguard/rootguard/internal/escape"
 	s3hist "github.com/rootguard/rootguard/internal/history"
 	"github.com/rootguard/rootguard/internal/web"
 )
@@ -194,7 +195,7 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		}
 		opts.FindingsFile = o.findings
 		for _, p := range opts.FindingsProblems {
-			fmt.Fprintf(o.io.Err, "rootguard: %s\n", p)
+			fmt.Fprintf(o.io.Err, "rootguard: %s\n", escape.Control(p))
 		}
 	}
 	switch {
