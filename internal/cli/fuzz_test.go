@@ -165,8 +165,9 @@ func FuzzParseToken(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tok, err := parseToken(b, "token.txt")
 		if err != nil {
-			if s := strings.TrimSpace(string(b)); len(s) >= 4 && strings.Contains(err.Error(), s) {
-				t.Fatalf("the error %q prints the token file's content", err)
+			// The message does not depend on the content at all.
+			if _, other := parseToken([]byte("x"), "token.txt"); err.Error() != other.Error() {
+				t.Fatalf("the error %q says something of the token file's content", err)
 			}
 			return
 		}

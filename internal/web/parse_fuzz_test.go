@@ -2,6 +2,8 @@ package web
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,6 +76,48 @@ func FuzzParseLang(f *testing.F) {
 		}
 		if !ok {
 			t.Fatalf("ParseLang(%q) = ja, but no ja range is acceptable", s)
+		}
+	})
+}
+
+// FuzzServeRequest: whatever path, query and Accept-Language a signed-in
+// browser sends (the filters are plain forms, so every view parses its
+// query), the dashboard answers without a server error, and a page it
+// serves is HTML in one of its two languages.
+func FuzzServeRequest(f *testing.F) {
+	for _, s := range [][3]string{
+		{"/", "", "en"}, {"/tree", "state=keys&control=IAM.4&ou=Root%2FWorkloads&mode=strict", "ja"},
+		{"/activity", "unapproved=1&account=1234", "ja-JP,ja;q=0.9"}, {"/account/111111111111", "", ""},
+		{"/account/..%2f..%2fetc", "", ""}, {"/approvals", "state=%00", "*"}, {"/operations", "run=x%22%3E%3Cscript%3E", "en;q=0"},
+		{"/tree", "control=&control=IAM.4&state=%E2%80%AE", "ja;q=NaN"}, {"/static/app.css", "", ""}, {"//x", "lang=ja", ""},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	sb := newSandbox(f, exampleReport(f), 2)
+	srv, err := New(Options{Token: testToken, Now: func() time.Time { return fixtureNow }, History: sb.Store, Journal: sb.Store,
+		Findings: sb.Findings, FindingsFile: sb.FindFile, FindingsProblems: []string{"f.jsonl:2: invalid character 'o'"},
+		Approvals: ApprovalsFile{Set: sb.Approvals}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, path, query, lang string) {
+		req, err := http.NewRequest(http.MethodGet, "http://127.0.0.1/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.URL.Path, req.URL.RawQuery = path, query
+		req.Header.Set("Accept-Language", lang)
+		req.AddCookie(&http.Cookie{Name: TokenCookie, Value: testToken})
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("GET %q ? %q (%q): %d\n%.500s", path, query, lang, rec.Code, rec.Body.String())
+		}
+		if rec.Code == http.StatusOK && strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
+			body := rec.Body.String()
+			if !strings.Contains(body, `<html lang="en">`) && !strings.Contains(body, `<html lang="ja">`) {
+				t.Fatalf("GET %q ? %q: a page in no language", path, query)
+			}
 		}
 	})
 }
