@@ -204,3 +204,34 @@ func FuzzLoopback(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAccountCreateFlags: account create sends --name and --email to
+// CreateAccount only in the form the Organizations API takes (a name of 1
+// to 50 printable ASCII characters, an email of 6 to 64); anything else
+// is a usage error naming the flag, before any AWS call.
+func FuzzAccountCreateFlags(f *testing.F) {
+	for _, s := range [][3]string{{"prod-42", "aws+prod42@example.com", "Root/Workloads"}, {"", "a@b.c", ""},
+		{"名前", "root@example.com", "ou-ex12-workload1"}, {"x\ny", "a b@example.com", "r-ab12"},
+		{strings.Repeat("n", 51), "@example.com", "Root"}, {" padded ", " x@example.io ", " Root "}} {
+		f.Add(s[0], s[1], s[2])
+	}
+	f.Fuzz(func(t *testing.T, name, email, ou string) {
+		o := &accountCreateOptions{output: "table", poll: time.Second, timeout: time.Minute}
+		o.req.Name, o.req.Email, o.req.OU = name, email, ou
+		err := o.validate()
+		if err != nil {
+			var ee *exitError
+			if !errors.As(err, &ee) || ee.code != ExitUsage || !strings.Contains(err.Error(), "--") {
+				t.Fatalf("validate(%q, %q, %q): %v: not a usage error naming a flag", name, email, ou, err)
+			}
+			return
+		}
+		n, e := o.req.Name, o.req.Email
+		if n == "" || len(n) > 50 || strings.IndexFunc(n, func(r rune) bool { return r < 0x20 || r > 0x7e }) >= 0 {
+			t.Fatalf("--name %q accepted", n)
+		}
+		if len(e) < 6 || len(e) > 64 || strings.Count(e, "@") != 1 || strings.ContainsAny(e, " \t\r\n") || o.req.OU == "" {
+			t.Fatalf("--email %q / --ou %q accepted", e, o.req.OU)
+		}
+	})
+}
