@@ -40,6 +40,7 @@ type serveOptions struct {
 	config    string
 	configSet bool
 	runs      int
+	org       string
 	// ready, if not nil, is called with the URL (token included) once
 	// the server accepts connections; tests wait on it.
 	ready func(url string)
@@ -62,6 +63,10 @@ reads the history database (or, with --history, the audits the scheduled
 audit keeps in S3), the scan results file, the approvals (a
 DynamoDB table through Scan/Query, or a file) and, when rootguard.yaml
 names OU ids, the organization's OUs.
+
+It shows one organization: the one audited last when it starts, or --org,
+named on stderr and in the page with any other the history holds. Audits of
+two organizations are never compared or trended, as in 'audit diff'.
 
 It listens on 127.0.0.1 and prints a URL with a random access token, as
 Jupyter does: opening it sets a cookie (HttpOnly, SameSite=Strict) and every
@@ -92,6 +97,7 @@ the page header. It runs until interrupted.`,
 	f.StringVar(&o.approvals, "approvals", "", "approvals file (YAML, as scan --approvals reads) instead of the table")
 	f.StringVar(&o.config, "config", "rootguard.yaml", "strict/flexible configuration, for the mode filter")
 	f.IntVar(&o.runs, "runs", 30, "audits the trend shows")
+	f.StringVar(&o.org, "org", "", "organization whose audits are shown (default: the one audited last; audits of two are never compared)")
 	return cmd
 }
 
@@ -183,6 +189,25 @@ func runServe(ctx context.Context, o *serveOptions) error {
 		}), loc)
 	}
 
+	if o.org != "" {
+		infos, err := opts.History.OrgAudits(ctx, o.org, 1)
+		if err != nil {
+			return &exitError{code: ExitError, err: err}
+		}
+		if len(infos) == 0 {
+			orgs, err := opts.History.Orgs(ctx)
+			if err != nil {
+				return &exitError{code: ExitError, err: err}
+			}
+			held := strings.Join(orgs, ", ")
+			if held == "" {
+				held = "no audit at all"
+			}
+			return usageError("--org %s: the history holds no audit of it (it holds %s)", o.org, held)
+		}
+		opts.Org = o.org
+	}
+
 	if o.findings != "" {
 		f, err := os.Open(o.findings)
 		if err != nil {
@@ -227,6 +252,10 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	if err := srv.Warm(ctx); err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
+	org, others, err := srv.Organization(ctx)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
 	ln, err := net.Listen("tcp", o.listen)
 	if err != nil {
 		return &exitError{code: ExitError, err: fmt.Errorf("listen: %w", err)}
@@ -256,6 +285,11 @@ func runServe(ctx context.Context, o *serveOptions) error {
 	source := st.Path()
 	if o.history != "" {
 		source = o.history
+	}
+	if org == "" {
+		fmt.Fprintf(o.io.Err, "rootguard: %s holds no audit yet (run rootguard audit); the dashboard shows the first organization audited\n", source)
+	} else {
+		fmt.Fprintf(o.io.Err, "rootguard: organization %s%s\n", org, otherOrgs(append([]string{org}, others...), org))
 	}
 	fmt.Fprintf(o.io.Err, "rootguard: serving the dashboard of %s (read-only); open:\n", source)
 	fmt.Fprintln(o.io.Out, shown)

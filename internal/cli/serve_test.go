@@ -125,10 +125,38 @@ func TestServe(t *testing.T) {
 // (token included).
 func startServe(t *testing.T, args ...string) string {
 	t.Helper()
+	u, _ := startServeStderr(t, args...)
+	return u
+}
+
+// lockedBuffer is a bytes.Buffer that a running command writes while the
+// test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServeStderr is startServe that also returns what serve wrote on
+// stderr so far.
+func startServeStderr(t *testing.T, args ...string) (string, func() string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	var out, errb bytes.Buffer
+	var out bytes.Buffer
+	var errb lockedBuffer
 	cmd := newServeCmdReady(IO{In: strings.NewReader(""), Out: &out, Err: &errb},
 		func() *slog.Logger { return slog.New(slog.DiscardHandler) }, func(u string) { ready <- u })
 	cmd.SetArgs(append([]string{"--listen", "127.0.0.1:0"}, args...))
@@ -141,14 +169,56 @@ func startServe(t *testing.T, args ...string) string {
 	})
 	select {
 	case u := <-ready:
-		return u
+		return u, errb.String
 	case err := <-done:
 		done <- err
 		t.Fatalf("serve stopped: %v\n%s", err, errb.String())
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not start")
 	}
-	return ""
+	return "", nil
+}
+
+// TestServeShowsOneOrganization: with a history of two organizations,
+// serve shows the one audited last, or --org's, and says which on stderr
+// and in the page, naming the other; --org of an organization the history
+// does not hold is a usage error.
+func TestServeShowsOneOrganization(t *testing.T) {
+	t.Chdir(t.TempDir()) // no rootguard.yaml here
+	db := twoOrgHistory(t)
+	for _, tt := range []struct {
+		name, shown, other string
+		args               []string
+	}{
+		{"the one audited last", "o-otherorg0001", "o-exampleorg1", nil},
+		{"--org", "o-exampleorg1", "o-otherorg0001", []string{"--org", "o-exampleorg1"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			u, stderr := startServeStderr(t, append([]string{"--db", db}, tt.args...)...)
+			if want := "rootguard: organization " + tt.shown + " (the history also holds " + tt.other + ": --org chooses)\n"; !strings.Contains(stderr(), want) {
+				t.Errorf("stderr does not say %q:\n%s", want, stderr())
+			}
+			jar, err := cookiejar.New(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := (&http.Client{Jar: jar}).Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			page := string(body)
+			if !strings.Contains(page, `<span class="org">`+tt.shown+`</span>`) || !strings.Contains(page, "Showing organization "+tt.shown+" only") ||
+				!strings.Contains(page, tt.other) {
+				t.Errorf("the page does not name %s (shown) and %s:\n%.3000s", tt.shown, tt.other, page)
+			}
+		})
+	}
+	_, errOut, code := runMain(t, "serve", "--listen", "127.0.0.1:0", "--db", db, "--org", "o-nosuchorg01")
+	if code != ExitUsage || !strings.Contains(errOut, "--org o-nosuchorg01: the history holds no audit of it (it holds o-otherorg0001, o-exampleorg1)") {
+		t.Errorf("--org unknown: exit %d\n%s", code, errOut)
+	}
 }
 
 // TestServeReadsTheApprovalsTableOnly: with --table, serve shows the

@@ -12,10 +12,16 @@ import (
 	"github.com/rootguard/rootguard/internal/store"
 )
 
-// History is the audit history the dashboard reads; *store.Store is one.
+// History is the audit history the dashboard reads; *store.Store is one,
+// and so is *S3History. It is keyed by organization: the dashboard shows
+// one organization's audits and never compares or trends two.
 type History interface {
-	// Audits lists stored audits, newest first; limit <= 0 lists all.
-	Audits(ctx context.Context, limit int) ([]store.AuditInfo, error)
+	// Orgs lists the organizations the history holds audits of, the one
+	// audited last first.
+	Orgs(ctx context.Context) ([]string, error)
+	// OrgAudits lists one organization's stored audits, newest first;
+	// limit <= 0 lists all.
+	OrgAudits(ctx context.Context, org string, limit int) ([]store.AuditInfo, error)
 	// LoadAudit returns one stored report.
 	LoadAudit(ctx context.Context, id int64) (*audit.Report, error)
 }
@@ -85,9 +91,13 @@ func digest(info store.AuditInfo, rep *audit.Report) *runDigest {
 
 // snapshot is the history as one request sees it.
 type snapshot struct {
-	latest     *audit.Report // nil when the history is empty
+	// org is the organization shown; others are the other organizations
+	// the history holds, which the dashboard does not show.
+	org        string
+	others     []string
+	latest     *audit.Report // nil when the history holds no audit of org
 	latestInfo store.AuditInfo
-	runs       []*runDigest // oldest first, all of the latest audit's organization
+	runs       []*runDigest // oldest first, all of org
 }
 
 // historyCache keeps each audit's digest, and the newest report whole, so
@@ -96,31 +106,51 @@ type historyCache struct {
 	h    History
 	runs int
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// org is the organization shown: Options.Org, or the one audited
+	// last when it is first read, kept from then on so that an audit of
+	// another organization does not switch the dashboard under its user.
+	org      string
 	digests  map[int64]*runDigest
 	latestID int64
 	latest   *audit.Report
 }
 
-func newHistoryCache(h History, runs int) *historyCache {
-	return &historyCache{h: h, runs: runs, digests: map[int64]*runDigest{}}
+func newHistoryCache(h History, runs int, org string) *historyCache {
+	return &historyCache{h: h, runs: runs, org: org, digests: map[int64]*runDigest{}}
 }
 
-// get returns the newest audit and up to c.runs audits of its
-// organization.
+// get returns the newest audit of the organization shown and up to
+// c.runs of its audits; audits of other organizations are only named.
 func (c *historyCache) get(ctx context.Context) (*snapshot, error) {
 	if c.h == nil {
 		return &snapshot{}, nil
 	}
-	infos, err := c.h.Audits(ctx, c.runs)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	orgs, err := c.h.Orgs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("web: read the audit history: %w", err)
+	}
+	if c.org == "" && len(orgs) > 0 {
+		c.org = orgs[0]
+	}
+	snap := &snapshot{org: c.org}
+	for _, o := range orgs {
+		if o != c.org {
+			snap.others = append(snap.others, o)
+		}
+	}
+	if c.org == "" {
+		return snap, nil
+	}
+	infos, err := c.h.OrgAudits(ctx, c.org, c.runs)
 	if err != nil {
 		return nil, fmt.Errorf("web: read the audit history: %w", err)
 	}
 	if len(infos) == 0 {
-		return &snapshot{}, nil
+		return snap, nil
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	newest := infos[0]
 	if c.latest == nil || c.latestID != newest.ID {
 		rep, err := c.h.LoadAudit(ctx, newest.ID)
@@ -130,11 +160,11 @@ func (c *historyCache) get(ctx context.Context) (*snapshot, error) {
 		c.latest, c.latestID = rep, newest.ID
 		c.digests[newest.ID] = digest(newest, rep)
 	}
-	snap := &snapshot{latest: c.latest, latestInfo: newest}
+	snap.latest, snap.latestInfo = c.latest, newest
 	keep := map[int64]bool{}
 	for _, info := range infos {
-		if info.OrgID != newest.OrgID {
-			continue
+		if info.OrgID != c.org {
+			continue // a history that answers for another: never mixed
 		}
 		d, ok := c.digests[info.ID]
 		if !ok {

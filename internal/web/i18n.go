@@ -83,6 +83,8 @@ var messages = map[string]map[Lang]string{
 
 	"org":            {English: "Organization %s", Japanese: "組織 %s"},
 	"asof":           {English: "Audit %d of %s", Japanese: "監査 %d（%s）"},
+	"org.others":     {English: "Showing organization %s only. The history also holds audits of %s: rootguard serve --org ID shows one of them.", Japanese: "組織 %s のみを表示しています。履歴には %s の監査もあります。表示するには rootguard serve --org ID を実行してください。"},
+	"ops.otherorgs":  {English: "%d runs on other organizations are not shown.", Japanese: "他の組織の実行 %d 件は表示していません。"},
 	"readonly":       {English: "Read-only: this page never changes AWS.", Japanese: "読み取り専用: この画面が AWS を変更することはありません。"},
 	"noaudit":        {English: "No audit in the history yet: run rootguard audit first.", Japanese: "監査履歴がまだありません。先に rootguard audit を実行してください。"},
 	"generated":      {English: "Generated %s by rootguard", Japanese: "%s に rootguard が作成"},

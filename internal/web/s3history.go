@@ -1,9 +1,11 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,6 +46,37 @@ func keyID(key string) (int64, error) {
 
 // Audits lists the newest audits, newest first.
 func (h *S3History) Audits(ctx context.Context, limit int) ([]store.AuditInfo, error) {
+	return h.OrgAudits(ctx, "", limit)
+}
+
+// Orgs lists the organizations of the audits read so far (at least the
+// newest), the one audited last first. The scheduled audit writes one
+// organization's audits under its prefix, so this is normally one.
+func (h *S3History) Orgs(ctx context.Context) ([]string, error) {
+	if _, err := h.Audits(ctx, 1); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	infos := make([]store.AuditInfo, 0, len(h.infos))
+	for _, info := range h.infos {
+		infos = append(infos, info)
+	}
+	h.mu.Unlock()
+	slices.SortFunc(infos, func(a, b store.AuditInfo) int {
+		return cmp.Or(b.StartedAt.Compare(a.StartedAt), cmp.Compare(b.ID, a.ID))
+	})
+	var out []string
+	for _, info := range infos {
+		if !slices.Contains(out, info.OrgID) {
+			out = append(out, info.OrgID)
+		}
+	}
+	return out, nil
+}
+
+// OrgAudits lists the newest audits of one organization ("": of any),
+// newest first, reading objects from the newest until it has limit.
+func (h *S3History) OrgAudits(ctx context.Context, org string, limit int) ([]store.AuditInfo, error) {
 	keys, err := s3hist.Keys(ctx, h.c, h.loc)
 	if err != nil {
 		return nil, err
@@ -67,6 +100,9 @@ func (h *S3History) Audits(ctx context.Context, limit int) ([]store.AuditInfo, e
 			h.mu.Lock()
 			h.infos[key], h.keys[id] = info, key
 			h.mu.Unlock()
+		}
+		if org != "" && info.OrgID != org {
+			continue
 		}
 		out = append(out, info)
 	}

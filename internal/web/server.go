@@ -39,6 +39,11 @@ type Options struct {
 	// trend shows (default 30).
 	History History
 	Runs    int
+	// Org is the organization whose audits are shown; empty: the one
+	// audited last when the history is first read (then kept). Audits of
+	// other organizations are never shown, compared or trended; the page
+	// names them.
+	Org string
 	// Journal is the operations journal.
 	Journal Journal
 	// Approvals is the approvals table or file.
@@ -93,7 +98,7 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, tokenH: sha256.Sum256([]byte(opts.Token)), history: newHistoryCache(opts.History, opts.Runs)}
+	s := &Server{opts: opts, tokenH: sha256.Sum256([]byte(opts.Token)), history: newHistoryCache(opts.History, opts.Runs, opts.Org)}
 	static, err := fs.Sub(assets, "static")
 	if err != nil {
 		return nil, fmt.Errorf("web: assets: %w", err)
@@ -114,6 +119,16 @@ func New(opts Options) (*Server, error) {
 func (s *Server) Warm(ctx context.Context) error {
 	_, err := s.history.get(ctx)
 	return err
+}
+
+// Organization says which organization the dashboard shows ("" while the
+// history holds no audit) and which others the history holds.
+func (s *Server) Organization(ctx context.Context) (shown string, others []string, err error) {
+	snap, err := s.history.get(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	return snap.org, snap.others, nil
 }
 
 // ServeHTTP checks the token, then serves the page.

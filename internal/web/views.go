@@ -38,6 +38,10 @@ type Page struct {
 	HasAudit bool
 	Org      audit.OrgInfo
 	Audit    store.AuditInfo
+	// OrgID is the organization shown; OtherOrgs the others the history
+	// holds (serve --org shows one of them instead).
+	OrgID     string
+	OtherOrgs []string
 
 	Overview   *overviewData
 	Tree       *treeData
@@ -49,6 +53,9 @@ type Page struct {
 }
 
 func (p *Page) fill() {
+	if p.snap != nil {
+		p.OrgID, p.OtherOrgs = p.snap.org, p.snap.others
+	}
 	if p.snap != nil && p.snap.latest != nil {
 		p.HasAudit = true
 		p.Org = p.snap.latest.Organization

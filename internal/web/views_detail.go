@@ -100,6 +100,9 @@ func (s *Server) account(ctx context.Context, r *http.Request, p *Page) error {
 			return err
 		}
 		for _, run := range runs {
+			if !p.ownRun(run) {
+				continue
+			}
 			steps, err := s.opts.Journal.Steps(ctx, run.ID)
 			if err != nil {
 				return err
@@ -259,6 +262,14 @@ func (s *Server) approvals(ctx context.Context, _ *http.Request, p *Page) error 
 type opsData struct {
 	Configured bool
 	Runs       []runView
+	// OtherOrgRuns counts the runs on other organizations, not shown.
+	OtherOrgRuns int
+}
+
+// ownRun says whether a journal run belongs on the page: a run on the
+// organization shown, or one that names none (a root session).
+func (p *Page) ownRun(run store.JournalRun) bool {
+	return run.OrgID == "" || p.OrgID == "" || run.OrgID == p.OrgID
 }
 
 type runView struct {
@@ -279,6 +290,10 @@ func (s *Server) operations(ctx context.Context, _ *http.Request, p *Page) error
 		return err
 	}
 	for _, run := range runs {
+		if !p.ownRun(run) {
+			d.OtherOrgRuns++
+			continue
+		}
 		steps, err := s.opts.Journal.Steps(ctx, run.ID)
 		if err != nil {
 			return err
