@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -122,6 +123,9 @@ terminal it asks before applying.`,
 			c := org.NewClients(cfg)
 			opts := org.EnableOptions{DelegatedAdmin: delegated, StackSets: stackSets}
 			steps, err := org.Enable(ctx, c, opts)
+			if errors.Is(err, org.ErrBadDelegatedAdmin) {
+				return usageError("%v", err)
+			}
 			if err != nil {
 				return &exitError{code: ExitError, err: err}
 			}

@@ -50,7 +50,7 @@ func TestOrgStatusAndEnable(t *testing.T) {
 		!strings.Contains(out, `"iamDelegatedAdministrators":["222222222222"]`) {
 		t.Errorf("status after: exit %d\n%s%s", code, out, errOut)
 	}
-	if _, errOut, code := runMain(t, "org", "enable", "--delegated-admin", "111111111111", "--yes"); code != ExitError || !strings.Contains(errOut, "own delegated administrator") {
+	if _, errOut, code := runMain(t, "org", "enable", "--delegated-admin", "111111111111", "--yes"); code != ExitUsage || !strings.Contains(errOut, "own delegated administrator") {
 		t.Errorf("management as delegated admin: exit %d\n%s", code, errOut)
 	}
 }

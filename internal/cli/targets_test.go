@@ -85,7 +85,8 @@ func refusedFirst(t *testing.T, srv *awssim.Server, sessionsOK bool, want, notWa
 
 // TestTargetsValidatedFirst: every target of the commands that change
 // member accounts (root delete-credentials and allow-recovery, bare and
-// plan; unlock find, s3 and sqs; account create) is checked before
+// plan; unlock find, s3 and sqs; account create; org enable's
+// --delegated-admin) is checked before
 // anything is changed: a malformed account id, one the organization does
 // not have, a suspended or closed account, the management account, an OU
 // that does not exist, a target named twice, a target both named and
@@ -162,6 +163,22 @@ func TestTargetsValidatedFirst(t *testing.T) {
 	}
 	if _, err := os.Stat(plan); err == nil {
 		t.Errorf("a refused plan was written to %s", plan)
+	}
+
+	// org enable --delegated-admin on an organization where every step is
+	// still to do: a wrong account changes nothing (trusted access stays
+	// off).
+	fresh := filepath.Join("..", "awssim", "testdata", "fresh-org.yaml")
+	for _, tt := range []struct{ name, account, want string }{
+		{"org enable/delegated admin malformed", typo, "--delegated-admin " + typo + ": not a 12-digit account id"},
+		{"org enable/delegated admin not in the organization", stray, "--delegated-admin " + stray + ": not in the organization"},
+		{"org enable/delegated admin suspended", suspended, "--delegated-admin " + suspended + ": the account is SUSPENDED"},
+		{"org enable/delegated admin the management account", mgmt, "cannot be its own delegated administrator"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startSim(t, fresh)
+			refusedFirst(t, srv, false, []string{tt.want, "nothing was changed"}, nil, "org", "enable", "--yes", "--delegated-admin", tt.account)
+		})
 	}
 
 	// A bucket or queue the account does not have is known only inside

@@ -170,7 +170,43 @@ type EnableOptions struct {
 var (
 	ErrNotAllFeatures = errors.New("the organization is not in all-features mode: enable all features in AWS Organizations first (consolidated-billing organizations cannot use centralized root access)")
 	ErrNotManagement  = errors.New("only the management account can enable centralized root access: run with the management account's credentials")
+	// ErrBadDelegatedAdmin is returned, wrapped with the reason, when
+	// EnableOptions.DelegatedAdmin cannot be registered; nothing has been
+	// changed when it is returned.
+	ErrBadDelegatedAdmin = errors.New("--delegated-admin")
 )
+
+// checkDelegatedAdmin refuses, before any step, a delegated administrator
+// that cannot be registered: an id that is not 12 digits, the management
+// account, an account the organization does not have, or one that is not
+// ACTIVE.
+func checkDelegatedAdmin(ctx context.Context, c Clients, id, management string) error {
+	bad := func(why string) error {
+		return fmt.Errorf("org: %w %s: %s; nothing was changed", ErrBadDelegatedAdmin, id, why)
+	}
+	if len(id) != 12 || strings.Trim(id, "0123456789") != "" {
+		return bad("not a 12-digit account id")
+	}
+	if id == management {
+		return bad("the management account cannot be its own delegated administrator: name a member account")
+	}
+	a, err := c.Org.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(id)})
+	var nf *orgtypes.AccountNotFoundException
+	if errors.As(err, &nf) {
+		return bad("not in the organization")
+	}
+	if err != nil {
+		return fmt.Errorf("org: describe account %s: %w", id, err)
+	}
+	state := string(a.Account.State)
+	if state == "" {
+		state = string(a.Account.Status)
+	}
+	if state != "" && state != "ACTIVE" {
+		return bad("the account is " + state + ", not ACTIVE")
+	}
+	return nil
+}
 
 // Enable turns on centralized root access step by step: trusted access
 // for IAM, the delegated administrator if asked, root credentials
@@ -191,8 +227,10 @@ func Enable(ctx context.Context, c Clients, opts EnableOptions) ([]Step, error) 
 	if err != nil {
 		return nil, err
 	}
-	if opts.DelegatedAdmin == st.ManagementAccountID {
-		return nil, fmt.Errorf("the management account cannot be its own delegated administrator: name a member account")
+	if opts.DelegatedAdmin != "" {
+		if err := checkDelegatedAdmin(ctx, c, opts.DelegatedAdmin, st.ManagementAccountID); err != nil {
+			return nil, err
+		}
 	}
 	type plan struct {
 		name  string

@@ -144,9 +144,17 @@ func TestEnableRefusals(t *testing.T) {
 	if _, err := Enable(ctx, c, EnableOptions{DelegatedAdmin: "111111111111", Apply: true}); err == nil || !strings.Contains(err.Error(), "cannot be its own delegated administrator") {
 		t.Errorf("management as delegated admin: %v", err)
 	}
-	steps, err := Enable(ctx, c, EnableOptions{DelegatedAdmin: "999999999999", Apply: true})
-	if err == nil || states(steps) != "done,failed,skipped,skipped" || !strings.Contains(steps[1].Detail, "no such account") {
-		t.Errorf("unknown delegated admin: %v %+v", err, steps)
+	// A delegated administrator the organization does not have, or that
+	// is not active, is refused before the first step: trusted access is
+	// not enabled on the way to a registration that must fail.
+	for _, id := range []string{"999999999999", "666666666666", "12345"} {
+		steps, err := Enable(ctx, c, EnableOptions{DelegatedAdmin: id, Apply: true})
+		if !errors.Is(err, ErrBadDelegatedAdmin) || steps != nil {
+			t.Errorf("delegated admin %s: %v %+v", id, err, steps)
+		}
+	}
+	if st, err := ReadStatus(ctx, c); err != nil || st.IAMTrustedAccess {
+		t.Errorf("a refused enable changed trusted access: %+v, %v", st, err)
 	}
 	// From a member account (through its role): refused with the reason.
 	role, err := c.STS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::333333333333:role/OrganizationAccountAccessRole"), RoleSessionName: aws.String("rootguard-test")})
