@@ -61,6 +61,16 @@ func TestS3History(t *testing.T) {
 				len(rep.Accounts), rep.Summary.RootCredentialsGone, len(want.Accounts), want.Summary.RootCredentialsGone)
 		}
 	}
+	org := runs[0].Organization.ID
+	if orgs, err := h.Orgs(t.Context()); err != nil || len(orgs) != 1 || orgs[0] != org {
+		t.Errorf("Orgs = %v, %v; want [%s]", orgs, err, org)
+	}
+	if infos, err := h.OrgAudits(t.Context(), org, 0); err != nil || len(infos) != 4 {
+		t.Errorf("OrgAudits(%s) = %d audits, %v; want 4", org, len(infos), err)
+	}
+	if infos, err := h.OrgAudits(t.Context(), "o-nosuchorg01", 2); err != nil || len(infos) != 0 {
+		t.Errorf("OrgAudits of another organization = %+v, %v; want none", infos, err)
+	}
 	if _, err := h.LoadAudit(t.Context(), 1); err == nil || !strings.Contains(err.Error(), "no audit 1") {
 		t.Errorf("an unknown id: %v", err)
 	}
