@@ -39,8 +39,8 @@ import (
 //     one cut is made per burst: the next throttle counts only after the
 //     calls in flight at the cut have had time to come back. Until a rate
 //     is measured (5 successes, or half a second), AWS is taken to accept
-//     at least one call per round trip, so that a limiter that starts
-//     Unpaced comes down at once from a pace it never measured.
+//     at least one call per round trip, so that a limiter started at a
+//     pace far above the limit comes down at once.
 //   - After the first throttle the pace grows additively: Increase calls
 //     per second every second, or a tenth of the pace if that is more,
 //     probing gently for the limit, and again never past Probe times what
