@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,13 +33,15 @@ import (
 // awssim (Organizations, STS, IAM), dynalite (the journal), goaws (the
 // alert topic and a queue on it) and gofakes3 (rootguard.yaml):
 //
-//   - a CreateAccountResult (AWS's documented event, with the new
-//     account's id) for an account in Root/Workloads/Prod, strict with
-//     enforce: true, whose root user has a password: the password is
-//     deleted (awssim no longer has it), one message goes out;
+//   - the CreateAccountResult event awssim recorded (in the shape the
+//     Organizations User Guide documents) for an account since moved into
+//     Root/Workloads/Prod, strict with enforce: true, whose root user has
+//     a password: the password is deleted (awssim no longer has it), one
+//     message goes out;
 //   - the same event again: no second deletion, no second message;
-//   - a MoveAccount of an account into a flexible OU: reported, its
-//     password kept, one message that does not page;
+//   - the MoveAccount event awssim recorded for an account moved into a
+//     flexible OU: reported, its password kept, one message that does
+//     not page;
 //   - an alert event is refused by this function.
 func TestNewAccountsUnderRIE(t *testing.T) {
 	org := testenv.StartOrganizations(t, nil, awssim.Options{ReportDelay: 10 * time.Millisecond})
@@ -86,7 +86,7 @@ func TestNewAccountsUnderRIE(t *testing.T) {
 	}
 
 	prod := vend(t, org, "vended-prod", "ou-ex12-prod0001")
-	ev := lifecycleEvent(t, "createaccountresult-succeeded.json", prod, "5f0c1a2b-0000-4000-8000-00000000c0a1")
+	ev := trailEvent(t, org, "CreateAccountResult", prod)
 	res := invoke(ev)
 	if res.Outcome != newaccount.OutcomeEnforced || res.Deletion == nil || !res.Deletion.Verified() {
 		t.Fatalf("enforced: %+v", res)
@@ -107,7 +107,7 @@ func TestNewAccountsUnderRIE(t *testing.T) {
 	}
 
 	flex := vend(t, org, "vended-security", "ou-ex12-security")
-	res = invoke(lifecycleEvent(t, "moveaccount.json", flex, "move-security-1"))
+	res = invoke(trailEvent(t, org, "MoveAccount", flex))
 	if res.Outcome != newaccount.OutcomeReported || res.Mode == nil || res.Mode.Mode != "flexible" || !hasPassword(t, org, flex) || deleteCalls(org, flex) != 0 {
 		t.Errorf("flexible: %+v", res)
 	}
@@ -200,16 +200,19 @@ func deleteCalls(org *testenv.Organizations, account string) int {
 	return c
 }
 
-// lifecycleEvent is a documented event of internal/newaccount's testdata
-// with the account and the event id replaced.
-func lifecycleEvent(t *testing.T, file, account, eventID string) []byte {
+// trailEvent is the one EventBridge event awssim delivered for eventName
+// about account.
+func trailEvent(t *testing.T, org *testenv.Organizations, eventName, account string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "internal", "newaccount", "testdata", "events", file))
-	if err != nil {
-		t.Fatal(err)
+	var found [][]byte
+	for _, ev := range org.Server.TrailEvents() {
+		e, err := newaccount.Parse(ev)
+		if err == nil && e.Name == eventName && e.Account == account {
+			found = append(found, ev)
+		}
 	}
-	for _, old := range []string{"444455556666", "333333333333"} {
-		b = bytes.ReplaceAll(b, []byte(old), []byte(account))
+	if len(found) != 1 {
+		t.Fatalf("%d %s events for %s, want 1", len(found), eventName, account)
 	}
-	return bytes.ReplaceAll(b, []byte("EXAMPLE8-90ab-cdef-fedc-ba987EXAMPLE"), []byte(eventID))
+	return found[0]
 }

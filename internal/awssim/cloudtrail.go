@@ -48,6 +48,9 @@ package awssim
 // gives the same records as EventBridge events ("AWS API Call via
 // CloudTrail", source aws.<service>).
 //
+// Organizations' CreateAccountResult service event is recorded when a
+// CreateAccount request completes (recordCreateAccountResult).
+//
 // Guesses (AWS documents no complete record for these): the userAgent is
 // the client's User-Agent header; requestParameters are the request's
 // parameters with lower-camel-case names (nested members as objects) and
@@ -89,6 +92,7 @@ type trailRecord struct {
 	account, region, service string
 	time                     time.Time
 	raw                      json.RawMessage
+	serviceEvent             bool // eventType AwsServiceEvent
 }
 
 // trailWindow is how much time one delivered object covers.
@@ -116,16 +120,22 @@ func (s *Server) TrailRecords() []json.RawMessage {
 }
 
 // TrailEvents returns every record written so far as the EventBridge event
-// that carries it to the default bus of its account and Region.
+// that carries it to the default bus of its account and Region: "AWS API
+// Call via CloudTrail", or "AWS Service Event via CloudTrail" for a
+// service event.
 func (s *Server) TrailEvents() [][]byte {
 	s.trail.mu.Lock()
 	defer s.trail.mu.Unlock()
 	out := make([][]byte, 0, len(s.trail.records))
 	for _, r := range s.trail.records {
+		detailType := "AWS API Call via CloudTrail"
+		if r.serviceEvent {
+			detailType = "AWS Service Event via CloudTrail"
+		}
 		b, _ := json.Marshal(map[string]any{
 			"version":     "0",
 			"id":          newRequestID(),
-			"detail-type": "AWS API Call via CloudTrail",
+			"detail-type": detailType,
 			"source":      "aws." + r.service,
 			"account":     r.account,
 			"time":        r.time.UTC().Format(time.RFC3339),
@@ -250,6 +260,62 @@ func (l *trailLog) identity(p *principal) map[string]any {
 		"type": "IAMUser", "principalId": p.userID(), "arn": p.arn(), "accountId": p.account,
 		"accessKeyId": p.akid, "userName": p.name,
 	}
+}
+
+// serviceEventTimeLayout is how Organizations writes the timestamps of
+// createAccountStatus in a CreateAccountResult record ("Sep 16, 2020
+// 9:20:50 PM").
+const serviceEventTimeLayout = "Jan 2, 2006 3:04:05 PM"
+
+// recordCreateAccountResult writes the service event Organizations
+// records in the management account, in us-east-1, when a CreateAccount
+// request completes, as the Organizations User Guide's example log
+// entries show it (testdata/cloudtrail/createaccountresult-*.json):
+// userIdentity with the management account and invokedBy "AWS Internal",
+// eventType AwsServiceEvent, null requestParameters and
+// responseElements, and serviceEventDetails.createAccountStatus (id,
+// state, accountName, then accountId or failureReason, and the two
+// timestamps). The caller holds s.mu.
+func (s *Server) recordCreateAccountResult(r *createRequest) {
+	mgmt := s.sc.Organization.ManagementAccount
+	if !s.sc.Trail.records(mgmt, mgmt, defaultRegion, true) {
+		return
+	}
+	status := map[string]any{
+		"id": r.id, "state": r.state, "accountName": r.name,
+		"requestedTimestamp": r.requested.UTC().Format(serviceEventTimeLayout),
+		"completedTimestamp": r.completed.UTC().Format(serviceEventTimeLayout),
+	}
+	if r.state == "SUCCEEDED" {
+		status["accountId"] = r.account
+	} else {
+		status["failureReason"] = r.failure
+	}
+	raw, err := json.Marshal(map[string]any{
+		"eventVersion":        "1.05",
+		"userIdentity":        map[string]any{"accountId": mgmt, "invokedBy": "AWS Internal"},
+		"eventTime":           r.completed.UTC().Format(time.RFC3339),
+		"eventSource":         svcOrgs + ".amazonaws.com",
+		"eventName":           "CreateAccountResult",
+		"awsRegion":           defaultRegion,
+		"sourceIPAddress":     "AWS Internal",
+		"userAgent":           "AWS Internal",
+		"requestParameters":   nil,
+		"responseElements":    nil,
+		"eventID":             newRequestID(),
+		"readOnly":            false,
+		"eventType":           "AwsServiceEvent",
+		"recipientAccountId":  mgmt,
+		"serviceEventDetails": map[string]any{"createAccountStatus": status},
+	})
+	if err != nil {
+		s.logger.Error("awssim: cloudtrail record", "op", "CreateAccountResult", "err", err)
+		return
+	}
+	s.trail.mu.Lock()
+	defer s.trail.mu.Unlock()
+	s.trail.records = append(s.trail.records, trailRecord{account: mgmt, region: defaultRegion, service: svcOrgs,
+		time: r.completed, raw: raw, serviceEvent: true})
 }
 
 func sourceIP(r *http.Request) string {

@@ -54,7 +54,10 @@
 // Every call answered for an authenticated principal is recorded as the
 // CloudTrail record AWS documents for it and delivered as an organization
 // trail delivers it ([Server.TrailBucket], [Server.TrailEvents]); see
-// cloudtrail.go for the shapes, their sources and the guesses.
+// cloudtrail.go for the shapes, their sources and the guesses. The
+// completion of a CreateAccount request is recorded too, as the
+// CreateAccountResult service event the Organizations User Guide shows
+// (delivered to EventBridge as "AWS Service Event via CloudTrail").
 //
 // Guesses of the trail and Region APIs, each settled by one call on a real
 // account: account:ListRegions lists the commercial Regions of 2026, those

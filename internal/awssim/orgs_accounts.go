@@ -235,10 +235,12 @@ func (s *Server) complete(r *createRequest, now time.Time) {
 	r.completed = now
 	if r.failure != "" {
 		r.state = "FAILED"
+		s.recordCreateAccountResult(r)
 		return
 	}
 	r.state = "SUCCEEDED"
 	r.account = s.newAccountID(r.id)
+	defer s.recordCreateAccountResult(r)
 	s.sc.Accounts = append(s.sc.Accounts, Account{
 		ID: r.account, Name: r.name, Email: r.email, OU: s.sc.Organization.RootID,
 		State: "ACTIVE", Joined: now, JoinedMethod: "CREATED", Created: now,

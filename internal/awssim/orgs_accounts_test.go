@@ -1,7 +1,11 @@
 package awssim
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -271,5 +275,76 @@ func TestMoveAccountErrors(t *testing.T) {
 	out, err := o.ListAccountsForParent(t.Context(), &organizations.ListAccountsForParentInput{ParentId: aws.String("ou-ex12-sandbox1")})
 	if err != nil || len(out.Accounts) != 2 {
 		t.Errorf("sandbox OU after the move: %+v, %v", out, err)
+	}
+}
+
+// TestCreateAccountResultRecorded: when a CreateAccount request
+// completes, awssim records Organizations' CreateAccountResult service
+// event as the Organizations User Guide shows it (every field of the
+// documented records), in the management account and us-east-1, and
+// delivers it to EventBridge as an "AWS Service Event via CloudTrail".
+func TestCreateAccountResultRecorded(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	e.srv.SetCreateAccountTiming(CreateAccountTiming{Describes: 1})
+	o := e.mgmt.orgs
+	ok, _ := createAndWait(t, o, &organizations.CreateAccountInput{AccountName: aws.String("vended"), Email: aws.String("vended@example.com")})
+	e.srv.FailCreateAccount("refused@example.com", "EMAIL_ALREADY_EXISTS")
+	failed, _ := createAndWait(t, o, &organizations.CreateAccountInput{AccountName: aws.String("refused"), Email: aws.String("refused@example.com")})
+
+	byState := map[string]map[string]any{}
+	for _, raw := range e.srv.TrailRecords() {
+		if m := decodeRecord(t, raw); m["eventName"] == "CreateAccountResult" {
+			byState[fmt.Sprint(get(m, "serviceEventDetails.createAccountStatus.state"))] = m
+		}
+	}
+	for _, tc := range []struct {
+		doc, state string
+		st         *orgtypes.CreateAccountStatus
+	}{
+		{"createaccountresult-succeeded.json", "SUCCEEDED", ok},
+		{"createaccountresult-failed.json", "FAILED", failed},
+	} {
+		raw, err := os.ReadFile(filepath.Join("testdata", "cloudtrail", tc.doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := byState[tc.state]
+		if rec == nil {
+			t.Fatalf("no %s CreateAccountResult record", tc.state)
+		}
+		want, got := map[string]bool{}, map[string]bool{}
+		jsonPaths(decodeRecord(t, raw), "", want)
+		jsonPaths(rec, "", got)
+		for p := range want {
+			if !got[p] {
+				t.Errorf("%s record lacks %s, which %s has", tc.state, p, tc.doc)
+			}
+		}
+		for p, v := range map[string]any{
+			"eventType": "AwsServiceEvent", "awsRegion": "us-east-1", "recipientAccountId": exMgmt, "userIdentity.accountId": exMgmt,
+			"serviceEventDetails.createAccountStatus.id": aws.ToString(tc.st.Id), "requestParameters": nil,
+		} {
+			if got := get(rec, p); got != v {
+				t.Errorf("%s: %s = %v, want %v", tc.state, p, got, v)
+			}
+		}
+	}
+	if got := get(byState["SUCCEEDED"], "serviceEventDetails.createAccountStatus.accountId"); got != aws.ToString(ok.AccountId) {
+		t.Errorf("accountId %v, want %s", got, aws.ToString(ok.AccountId))
+	}
+	if got := get(byState["FAILED"], "serviceEventDetails.createAccountStatus.failureReason"); got != "EMAIL_ALREADY_EXISTS" {
+		t.Errorf("failureReason %v", got)
+	}
+	n := 0
+	for _, ev := range e.srv.TrailEvents() {
+		if bytes.Contains(ev, []byte(`"eventName":"CreateAccountResult"`)) {
+			n++
+			if !bytes.Contains(ev, []byte(`"detail-type":"AWS Service Event via CloudTrail"`)) || !bytes.Contains(ev, []byte(`"source":"aws.organizations"`)) {
+				t.Errorf("event %s", ev)
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d CreateAccountResult events, want 2", n)
 	}
 }
