@@ -4,9 +4,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/rootguard/rootguard/internal/audit"
 	"github.com/rootguard/rootguard/internal/detect"
+	"github.com/rootguard/rootguard/internal/mode"
+	"github.com/rootguard/rootguard/internal/notify"
+	"github.com/rootguard/rootguard/internal/remediate"
 )
 
 func readEvent(t testing.TB, name string) []byte {
@@ -120,4 +126,48 @@ func FuzzParse(f *testing.F) {
 			t.Error("parsed but IsAccountEvent says no")
 		}
 	})
+}
+
+// TestRender: one alert per outcome, its severity and paging as the
+// package doc says, in each language.
+func TestRender(t *testing.T) {
+	ev := Event{ID: "e1", Name: CreateAccountResult, Account: "444455556666", Time: time.Date(2026, 12, 6, 1, 2, 3, 0, time.UTC)}
+	strict := &mode.Decision{Mode: mode.Strict, Enforce: true, Source: "ous[0] Root/Prod"}
+	flexible := &mode.Decision{Mode: mode.Flexible, Source: "default"}
+	withPassword := &audit.Account{ID: ev.Account, OUPath: "Root/Prod", Root: &audit.Root{Password: true}}
+	for _, tc := range []struct {
+		name     string
+		res      Result
+		severity string
+		page     string
+		want     string
+	}{
+		{"enforced", Result{Event: ev, Outcome: OutcomeEnforced, Mode: strict, Account: &audit.Account{ID: ev.Account, Root: &audit.Root{}},
+			Deletion: &remediate.Deletion{Before: &remediate.Credentials{Password: true}, Steps: []remediate.DeletedStep{{Step: "DeleteLoginProfile", Result: "ok"}}}},
+			"MEDIUM", "false", "DeleteLoginProfile ok"},
+		{"refused", Result{Event: ev, Outcome: OutcomeRefused, Mode: strict, Account: withPassword,
+			Deletion: &remediate.Deletion{Before: &remediate.Credentials{Password: true}, Refused: "access-key-in-use: AKIA used"}},
+			"HIGH", "true", "access-key-in-use"},
+		{"strict, not enforced", Result{Event: ev, Outcome: OutcomeReported, Mode: &mode.Decision{Mode: mode.Strict}, Account: withPassword},
+			"HIGH", "true", "enforce: true"},
+		{"strict, not audited", Result{Event: ev, Outcome: OutcomeReported, Mode: strict, Account: &audit.Account{ID: ev.Account, Error: "AccessDenied"}},
+			"HIGH", "true", "Not audited: AccessDenied"},
+		{"flexible", Result{Event: ev, Outcome: OutcomeReported, Mode: flexible, Account: withPassword}, "INFO", "false", "reported only"},
+		{"clean", Result{Event: ev, Outcome: OutcomeReported, Mode: strict, Account: &audit.Account{ID: ev.Account, Root: &audit.Root{}}},
+			"INFO", "false", "Root credentials: none"},
+	} {
+		for _, lang := range []notify.Lang{notify.English, notify.Japanese, notify.Both} {
+			a := Render(&tc.res, lang)
+			if a.Attributes["severity"] != tc.severity || a.Attributes["page"] != tc.page || a.Attributes["category"] != "new-account" ||
+				!strings.Contains(a.Subject, ev.Account) || len([]rune(a.Subject)) > notify.MaxSubject {
+				t.Errorf("%s %s: %q %v", tc.name, lang, a.Subject, a.Attributes)
+			}
+			if lang != notify.Japanese && !strings.Contains(a.Body, tc.want) {
+				t.Errorf("%s %s: body lacks %q:\n%s", tc.name, lang, tc.want, a.Body)
+			}
+			if lang != notify.English && !strings.Contains(a.Body, "アカウント") {
+				t.Errorf("%s %s: no Japanese:\n%s", tc.name, lang, a.Body)
+			}
+		}
+	}
 }

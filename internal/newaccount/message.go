@@ -19,7 +19,7 @@ type words struct {
 var catalog = map[notify.Lang]words{
 	notify.English: {
 		subjEnforced:  "[MEDIUM] rootguard: new account %s secured: root credentials deleted",
-		subjViolation: "[HIGH] rootguard: new account %s in a strict OU has root credentials",
+		subjViolation: "[HIGH] rootguard: new account %s in a strict OU has (or may have) root credentials",
 		subjFailed:    "[HIGH] rootguard: new account %s: root credentials NOT deleted",
 		subjReport:    "[INFO] rootguard: new account %s audited",
 		event:         "Event: %s (%s, %s)",
@@ -37,7 +37,7 @@ var catalog = map[notify.Lang]words{
 	},
 	notify.Japanese: {
 		subjEnforced:  "[MEDIUM] rootguard: 新規アカウント %s を保護: ルート認証情報を削除",
-		subjViolation: "[HIGH] rootguard: strict OU の新規アカウント %s にルート認証情報あり",
+		subjViolation: "[HIGH] rootguard: strict OU の新規アカウント %s にルート認証情報あり (またはその可能性)",
 		subjFailed:    "[HIGH] rootguard: 新規アカウント %s: ルート認証情報を削除できず",
 		subjReport:    "[INFO] rootguard: 新規アカウント %s を監査",
 		event:         "イベント: %s (%s, %s)",
@@ -72,7 +72,9 @@ func Render(res *Result, lang notify.Lang) notify.Alert {
 	if res.Mode != nil {
 		dec = *res.Mode
 	}
-	strictCreds := dec.Mode == mode.Strict && a != nil && a.Root != nil && a.Root.HasCredentials()
+	// A strict OU's account with root credentials, or one that could not
+	// be read, is a violation until shown otherwise.
+	strictCreds := dec.Mode == mode.Strict && a != nil && (a.Error != "" || a.Root != nil && a.Root.HasCredentials())
 	severity, page := "INFO", false
 	switch {
 	case res.Outcome == OutcomeEnforced:
