@@ -38,10 +38,13 @@ func newDeployCmd(io IO, logger func() *slog.Logger) *cobra.Command {
   audit            the Audit account's event bus (admitting the organization
                    only), rules to the alert function, the function, an
                    encrypted SNS topic, a DynamoDB table, a dead-letter queue
-                   and alarms (stack rootguard-audit, home region)
+                   and alarms; the scheduled audit; the new-account function
+                   (stack rootguard-audit, home region)
   audit-region     GuardDuty root findings from the Audit account's default
                    bus in every other region to the bus (rootguard-audit-region)
-  management       root-user rules in the management account, every region
+  management       root-user rules and the account lifecycle events
+                   (CreateAccountResult, MoveAccount, Control Tower's account
+                   events, ...) in the management account, every region
                    (rootguard-management)
   assumeroot       the AssumeRoot rule alone, in every other Region enabled in
                    the management account and in IAM's delegated
@@ -52,7 +55,10 @@ func newDeployCmd(io IO, logger func() *slog.Logger) *cobra.Command {
                    automatically to accounts added later
 
 Regions are us-east-1 (where events of global services arrive), the home
-region and --regions. 'deploy print' writes the templates for a pipeline of
+region and --regions (include Control Tower's home Region, where its
+lifecycle events arrive). --mode-config s3://BUCKET/KEY names rootguard.yaml:
+new accounts in a strict OU with enforce: true get their root credentials
+deleted; plan says where that is on. 'deploy print' writes the templates for a pipeline of
 your own; 'deploy plan' shows what would change; 'deploy apply' changes it.`,
 	}
 	cmd.AddCommand(newDeployPrintCmd(io), newDeployRunCmd(io, logger, false), newDeployRunCmd(io, logger, true))
@@ -170,7 +176,7 @@ Exit 0: done (or nothing to do); 1: a step failed; 2: a bad flag or target.`
 	f.StringVar(&c.CodeBucket, "code-bucket", "", "S3 bucket of the Lambda function's zip, in the home region (required)")
 	f.StringVar(&c.CodeKey, "code-key", "", "S3 key of the Lambda function's zip (required)")
 	f.StringVar(&c.AuditSchedule, "audit-schedule", deploy.DefaultAuditSchedule, "when the scheduled audit runs: an EventBridge Scheduler rate() or cron() expression (UTC)")
-	f.StringSliceVar(&c.StrictOUs, "strict-ou", nil, "OU path whose accounts keep no root credentials (repeatable): the scheduled audit pages when an account leaves it")
+	f.StringSliceVar(&c.StrictOUs, "strict-ou", nil, "OU path whose accounts keep no root credentials (repeatable): the scheduled audit pages when an account leaves it; used only without --mode-config, whose strict OUs count instead")
 	f.StringVar(&c.ModeConfig, "mode-config", "", "s3://BUCKET/KEY of rootguard.yaml in the Audit account's home region: new accounts' modes, and enforce: true on the strict OUs whose new accounts get their root credentials deleted (default: none, new accounts are reported only)")
 	f.BoolVar(&opts.s3PathStyle, "s3-path-style", false, "address S3 buckets by path (for S3-compatible servers)")
 	f.StringVar(&c.EventBusName, "event-bus-name", deploy.DefaultEventBusName, "name of the Audit account's event bus")

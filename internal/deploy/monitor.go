@@ -67,7 +67,7 @@ func addScheduledAudit(t *cloudformation.Template) {
 		Description:    str("When the scheduled audit runs: an EventBridge Scheduler rate() or cron() expression (UTC)."),
 		AllowedPattern: str(`^(rate|cron)\(.+\)$`), ConstraintDescription: str("rate(...) or cron(...)")}
 	t.Parameters[ParamStrictOUs] = cloudformation.Parameter{Type: "String", Default: "",
-		Description: str("Comma-separated OU paths (as rootguard audit reports them) whose accounts keep no root credentials; an account leaving one pages.")}
+		Description: str("Comma-separated OU paths (as rootguard audit reports them) whose accounts keep no root credentials; an account leaving one pages. Used only when ModeConfigBucket is empty: rootguard.yaml's strict OUs count instead.")}
 
 	t.Resources["HistoryBucket"] = &s3.Bucket{
 		VersioningConfiguration: &s3.Bucket_VersioningConfiguration{Status: "Enabled"},
