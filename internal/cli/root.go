@@ -286,17 +286,22 @@ func runChange(ctx context.Context, o *changeOptions, planOnly bool) error {
 	case !o.yes && !changeStdinIsTerminal(o.io.In):
 		return dryRun("dry run: nothing was changed (standard input is not a terminal: add --yes to apply)")
 	}
+	st, err := openStore(ctx, o.db)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	defer st.Close()
+	// A live run of this operation on this organization: refused before
+	// the question, not after it.
+	if err := remediate.CheckNotRunning(ctx, st, p.Organization, p.Kind); err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
 	warnChange(o.io.Err, p)
 	if !o.yes {
 		if !confirmChange(ctx, o.io, p, changes) {
 			return dryRun("not applied: nothing was changed")
 		}
 	}
-	st, err := openStore(ctx, o.db)
-	if err != nil {
-		return &exitError{code: ExitError, err: err}
-	}
-	defer st.Close()
 	out, err := remediate.Apply(ctx, cfg, doc, st, o.remediateOptions())
 	o.endProgress()
 	return finishChange(o, format, out, err)

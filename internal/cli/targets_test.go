@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -357,5 +358,17 @@ func TestApplyWhileRunLockedSendsNothing(t *testing.T) {
 	}
 	if c := srv.Counts(); len(c) != 0 {
 		t.Errorf("sent %v while another run holds the lock", c)
+	}
+
+	// Plan-and-apply on a terminal: the plan is read, then refused before
+	// the question is asked, and nothing is changed.
+	changeStdinIsTerminal = func(io.Reader) bool { return true }
+	t.Cleanup(func() { changeStdinIsTerminal = func(r io.Reader) bool { return false } })
+	out, errOut, code = runMainWithInput(t, "y\n", "root", "delete-credentials", "--account", "333333333333", "--db", db)
+	if code != ExitError || !strings.Contains(errOut, "run 20261206T000000Z-live") || strings.Contains(errOut, "[y/N]") || out != "" {
+		t.Errorf("bare form: exit %d, want 1 naming the run before any question\n%s%s", code, out, errOut)
+	}
+	if changes, _ := sentCalls(srv); len(changes) > 0 {
+		t.Errorf("bare form: sent %v while another run holds the lock", changes)
 	}
 }
