@@ -147,6 +147,9 @@ func runAudit(ctx context.Context, o *auditOptions) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
+	if !finitePositive(o.rate) || o.workers < 1 {
+		return usageError("--workers and --assume-root-rate must be positive")
+	}
 	// Export files are opened before the audit, so a bad path fails now,
 	// not after reading 500 accounts; each is renamed into place only once
 	// written whole.

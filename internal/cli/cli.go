@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"strings"
 
@@ -250,3 +251,7 @@ func loadAWS(ctx context.Context, optFns ...func(*config.LoadOptions) error) (aw
 // ErrNoCredentials says how to give rootguard AWS credentials.
 var ErrNoCredentials = errors.New("no AWS credentials found: set AWS_PROFILE to a profile that has them (aws configure, aws sso login), " +
 	"or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; for the local sandbox, source the file 'rootguard sandbox --env-file FILE' writes")
+
+// finitePositive reports whether a rate flag is a number rootguard can
+// pace by: flags read "NaN" and "Inf" as floats, and neither is a rate.
+func finitePositive(r float64) bool { return r > 0 && !math.IsInf(r, 0) }

@@ -235,3 +235,22 @@ func FuzzAccountCreateFlags(f *testing.F) {
 		}
 	})
 }
+
+// TestAssumeRootRateNotANumber: --assume-root-rate reads "NaN" and "Inf"
+// as floats; neither paces anything (the pacer's interval and in-flight
+// cap come out of range), so each is a usage error before any AWS call.
+func TestAssumeRootRateNotANumber(t *testing.T) {
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_PROFILE", "")
+	for _, args := range [][]string{
+		{"audit", "--assume-root-rate", "NaN"},
+		{"audit", "--assume-root-rate", "0"},
+		{"root", "delete-credentials", "plan", "--all", "--assume-root-rate", "+Inf"},
+		{"unlock", "find", "--all", "--assume-root-rate", "NaN"},
+	} {
+		_, errOut, code := runMain(t, args...)
+		if code != ExitUsage || !strings.Contains(errOut, "--assume-root-rate must be positive") {
+			t.Errorf("%q: exit %d, stderr %q", args, code, errOut)
+		}
+	}
+}

@@ -226,7 +226,7 @@ func runChange(ctx context.Context, o *changeOptions, planOnly bool) error {
 		}
 		return usageError("name the targets: --account ID, --ou OU or --all")
 	}
-	if o.workers < 1 || o.rate <= 0 {
+	if o.workers < 1 || !finitePositive(o.rate) {
 		return usageError("--workers and --assume-root-rate must be positive")
 	}
 	cfg, err := loadAWS(ctx)

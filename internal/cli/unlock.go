@@ -95,7 +95,7 @@ func runUnlockFind(ctx context.Context, o *unlockFindOptions) error {
 	if o.sel.Empty() {
 		return usageError("name the targets: --account ID, --ou OU or --all")
 	}
-	if o.workers < 1 || o.rate <= 0 {
+	if o.workers < 1 || !finitePositive(o.rate) {
 		return usageError("--workers and --assume-root-rate must be positive")
 	}
 	regions, err := parseList("--regions", o.regions, regionRE.MatchString, "a Region name such as eu-west-1")

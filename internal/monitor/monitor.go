@@ -19,6 +19,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -109,7 +111,11 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.SecurityHubRegion = getenv("SECURITY_HUB_REGION")
 	c.Audit.RoleName = getenv("AUDIT_ROLE_NAME")
 	if v := getenv("ASSUME_ROOT_RATE"); v != "" {
-		if _, err := fmt.Sscan(v, &c.Audit.AssumeRootRate); err != nil || c.Audit.AssumeRootRate <= 0 {
+		// A whole, finite, positive number: "5/s" is not 5, and NaN or Inf
+		// would leave the AssumeRoot pace without a number.
+		rate, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		c.Audit.AssumeRootRate = rate
+		if err != nil || !(rate > 0) || math.IsInf(rate, 0) {
 			errs = append(errs, fmt.Errorf("ASSUME_ROOT_RATE %q: want a positive number", v))
 		}
 	}

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -62,8 +65,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	c.ModeConfig = loc
 	if v := getenv("ASSUME_ROOT_RATE"); v != "" {
-		var rate float64
-		if _, err := fmt.Sscan(v, &rate); err != nil || rate <= 0 {
+		// A whole, finite, positive number: "5/s" is not 5, and NaN or Inf
+		// would leave the AssumeRoot pace without a number.
+		rate, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil || !(rate > 0) || math.IsInf(rate, 0) {
 			errs = append(errs, fmt.Errorf("ASSUME_ROOT_RATE %q: want a positive number", v))
 		}
 		c.Audit.AssumeRootRate, c.Remediate.AssumeRootRate = rate, rate

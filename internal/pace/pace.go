@@ -84,7 +84,7 @@ type Adaptive struct {
 // NewAdaptive returns a limiter starting at initial calls per second,
 // never below min, nor above max unless max is 0 (no cap).
 func NewAdaptive(initial, min, max float64) *Adaptive {
-	if initial <= 0 {
+	if !(initial > 0) || math.IsInf(initial, 0) { // NaN and Inf pace nothing
 		initial = 50
 	}
 	if min <= 0 {
