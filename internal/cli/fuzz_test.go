@@ -254,3 +254,14 @@ func TestAssumeRootRateNotANumber(t *testing.T) {
 		}
 	}
 }
+
+// TestSandboxFaultRateNotANumber: --fault-rate is a fraction; NaN, which
+// the flag reads as a float, is none and is refused.
+func TestSandboxFaultRateNotANumber(t *testing.T) {
+	for _, v := range []string{"NaN", "-0.1", "1.5"} {
+		_, errOut, code := runMain(t, "sandbox", "--fault-rate", v, "--accounts", "2")
+		if code != ExitUsage || !strings.Contains(errOut, "--fault-rate must be between 0 and 1") {
+			t.Errorf("--fault-rate %s: exit %d, stderr %q", v, code, errOut)
+		}
+	}
+}

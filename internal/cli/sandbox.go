@@ -130,7 +130,7 @@ func runSandbox(ctx context.Context, o *sandboxOptions) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	if o.faultRate < 0 || o.faultRate > 1 {
+	if !(o.faultRate >= 0 && o.faultRate <= 1) { // NaN is no fraction
 		return usageError("--fault-rate must be between 0 and 1")
 	}
 	var sc *awssim.Scenario
