@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -94,6 +95,9 @@ func queueParts(u string) (region, account, name string) {
 		return "", "", ""
 	}
 	account, name, _ = strings.Cut(strings.Trim(pu.Path, "/"), "/")
+	if !reQueueName.MatchString(name) {
+		name = "" // "q/extra", "q?x": no queue is named so
+	}
 	host := pu.Hostname()
 	switch {
 	case strings.HasPrefix(host, "sqs.") && strings.Count(host, ".") >= 3:
@@ -101,8 +105,21 @@ func queueParts(u string) (region, account, name string) {
 	case strings.Contains(host, ".queue."):
 		region, _, _ = strings.Cut(host, ".")
 	}
+	if !reRegionName.MatchString(region) {
+		region = ""
+	}
 	return region, account, name
 }
+
+var (
+	// reQueueName: "A queue name can have up to 80 characters. Valid
+	// values: alphanumeric characters, hyphens (-), and underscores (_).
+	// A FIFO queue name must end with the .fifo suffix" (SQS API
+	// Reference, CreateQueue, QueueName).
+	reQueueName = regexp.MustCompile(`^([A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$`)
+	// reRegionName is the form of a Region name (eu-west-1, us-gov-west-1).
+	reRegionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+)
 
 // PlanUnlock reads a bucket's or queue's policy with the root session
 // that can change it (S3UnlockBucketPolicy, SQSUnlockQueuePolicy) and says
