@@ -306,3 +306,25 @@ func TestRetryAfterFailedAlert(t *testing.T) {
 		t.Errorf("%d messages", len(msgs))
 	}
 }
+
+// TestControlTowerAndJoin: Control Tower's CreateManagedAccount and
+// Organizations' AccountJoinedOrganization for accounts in the strict,
+// enforced OU end with their root passwords deleted, one message each.
+func TestControlTowerAndJoin(t *testing.T) {
+	w := newWorld(t)
+	for _, tc := range []struct{ name, file string }{
+		{"vended-ct", "createmanagedaccount.json"},
+		{"joined", "accountjoinedorganization.json"},
+	} {
+		id := w.CreateAccount(t, tc.name, "ou-ex12-prod0001")
+		b := Event(t, tc.file, id, "ev-"+tc.name)
+		b = bytes.ReplaceAll(b, []byte("222222222222"), []byte(id)) // the joined account of accountjoinedorganization.json
+		res := w.handle(t, b)
+		if res.Outcome != newaccount.OutcomeEnforced || w.HasPassword(t, id) || w.Deletions(id) != 1 {
+			t.Errorf("%s: %+v", tc.name, res)
+		}
+		if msgs := w.Queue.Receive(t, time.Second); len(msgs) != 1 {
+			t.Errorf("%s: %d messages", tc.name, len(msgs))
+		}
+	}
+}
