@@ -18,6 +18,7 @@ import (
 
 	"github.com/rootguard/rootguard/internal/mode"
 	"github.com/rootguard/rootguard/internal/org"
+	"github.com/rootguard/rootguard/internal/remediate"
 )
 
 func newAccountCmd(io IO, logger func() *slog.Logger) *cobra.Command {
@@ -41,6 +42,7 @@ type accountCreateOptions struct {
 	poll      time.Duration
 	timeout   time.Duration
 	region    string
+	db        string
 }
 
 func newAccountCreateCmd(io IO, logger func() *slog.Logger) *cobra.Command {
@@ -86,6 +88,7 @@ Exit 0: created and secure (or a dry run); 3: created, but a check failed
 	f.StringVar(&o.config, "config", defaultModeConfig, "the modes per OU, to show the new account's (optional)")
 	f.DurationVar(&o.poll, "poll-interval", 5*time.Second, "how often the request's status is read")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "how long to wait for the account")
+	f.StringVar(&o.db, "db", "", "journal database holding the run lock (default: rootguard.db under the user's state directory)")
 	f.StringVar(&o.region, "region", "", "the Region whose STS endpoint opens root sessions (default: the SDK's; AssumeRoot has no global endpoint)")
 	return cmd
 }
@@ -148,6 +151,16 @@ func runAccountCreate(ctx context.Context, o *accountCreateOptions) error {
 	}
 	out := &createOutput{DryRun: true, Mode: d, Plan: plan}
 
+	if o.yes || o.io.ErrTTY && o.io.OutTTY {
+		// One account create per organization at a time: refused before
+		// the question, and before anything changes.
+		release, lctx, err := lockOrgRun(ctx, cfg, o.db, "", remediate.KindAccountCreate, o.logger())
+		if err != nil {
+			return err
+		}
+		defer release()
+		ctx = lctx
+	}
 	if !o.yes && o.io.ErrTTY && o.io.OutTTY {
 		writeCreate(o.io.Out, out, o.output)
 		if o.yes = confirm(ctx, o.io, fmt.Sprintf("Create account %q in %s? [y/N] ", plan.Name, plan.OUPath)); !o.yes {

@@ -27,6 +27,7 @@ import (
 	"github.com/rootguard/rootguard/internal/deploy"
 	"github.com/rootguard/rootguard/internal/newaccount"
 	"github.com/rootguard/rootguard/internal/org"
+	"github.com/rootguard/rootguard/internal/remediate"
 )
 
 func newDeployCmd(io IO, logger func() *slog.Logger) *cobra.Command {
@@ -118,6 +119,7 @@ type deployOptions struct {
 	output          string
 	yes             bool
 	poll            time.Duration
+	db              string
 }
 
 func newDeployRunCmd(io IO, logger func() *slog.Logger, apply bool) *cobra.Command {
@@ -161,6 +163,7 @@ registered as StackSets delegated administrator, with the credentials of
 deploy the management account's stacks.
 Exit 0: done (or nothing to do); 1: a step failed; 2: a bad flag or target.`
 		cmd.Flags().BoolVar(&opts.yes, "yes", false, "apply without asking")
+		cmd.Flags().StringVar(&opts.db, "db", "", "journal database holding the run lock (default: rootguard.db under the user's state directory)")
 	}
 	f := cmd.Flags()
 	c := &opts.cfg
@@ -238,6 +241,16 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 	}
 	if c.OrganizationID == "" {
 		c.OrganizationID = o.ID
+	}
+	if apply && (opts.yes || io.ErrTTY && io.OutTTY) {
+		// One deploy per organization at a time: refused before anything
+		// else is read, and long before anything changes.
+		release, lctx, err := lockOrgRun(ctx, cfg, opts.db, o.ID, remediate.KindDeploy, logger)
+		if err != nil {
+			return err
+		}
+		defer release()
+		ctx = lctx
 	}
 	for _, p := range o.Problems {
 		fmt.Fprintf(io.Err, "rootguard: warning: %s\n", p)

@@ -13,14 +13,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rootguard/rootguard/internal/org"
+	"github.com/rootguard/rootguard/internal/remediate"
 )
 
-func newOrgCmd(io IO, _ func() *slog.Logger) *cobra.Command {
+func newOrgCmd(io IO, logger func() *slog.Logger) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "org",
 		Short: "Read and enable the organization's centralized root access",
 	}
-	cmd.AddCommand(newOrgStatusCmd(io), newOrgEnableCmd(io))
+	cmd.AddCommand(newOrgStatusCmd(io), newOrgEnableCmd(io, logger))
 	return cmd
 }
 
@@ -96,8 +97,8 @@ func printStatus(w io.Writer, st *org.Status) {
 	}
 }
 
-func newOrgEnableCmd(io IO) *cobra.Command {
-	var delegated, output string
+func newOrgEnableCmd(io IO, logger func() *slog.Logger) *cobra.Command {
+	var delegated, output, db string
 	var yes, stackSets bool
 	cmd := &cobra.Command{
 		Use:   "enable",
@@ -135,6 +136,16 @@ terminal it asks before applying.`,
 					pending++
 				}
 			}
+			if pending > 0 && (yes || io.ErrTTY && io.OutTTY) {
+				// One org enable per organization at a time: refused
+				// before the question, and before anything changes.
+				release, lctx, err := lockOrgRun(ctx, cfg, db, "", remediate.KindOrgEnable, logger())
+				if err != nil {
+					return err
+				}
+				defer release()
+				ctx = lctx
+			}
 			if pending > 0 && !yes && io.ErrTTY && io.OutTTY {
 				printSteps(io.Out, steps, output)
 				yes = confirm(ctx, io, fmt.Sprintf("Apply these %d steps to organization? [y/N] ", pending))
@@ -161,6 +172,7 @@ terminal it asks before applying.`,
 	cmd.Flags().BoolVar(&stackSets, "stacksets", false, "also activate StackSets trusted access, which rootguard deploy needs")
 	cmd.Flags().BoolVar(&yes, "yes", false, "apply without asking")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	cmd.Flags().StringVar(&db, "db", "", "journal database holding the run lock (default: rootguard.db under the user's state directory)")
 	return cmd
 }
 

@@ -253,14 +253,20 @@ func runUnlock(ctx context.Context, o *unlockOptions) error {
 		return dryRun("nothing to do: " + p.Reason)
 	case !o.yes && !changeStdinIsTerminal(o.io.In):
 		return dryRun("dry run: nothing was changed (standard input is not a terminal: add --yes to apply)")
-	case !o.yes && !confirmUnlock(ctx, o.io, p):
-		return dryRun("not applied: nothing was changed")
 	}
 	st, err := openStore(ctx, o.db)
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
 	defer st.Close()
+	// A live unlock of this service in this organization: refused before
+	// the question, not after it (ApplyUnlock takes the lock).
+	if err := remediate.CheckNotRunning(ctx, st, p.Organization, p.Kind); err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	if !o.yes && !confirmUnlock(ctx, o.io, p) {
+		return dryRun("not applied: nothing was changed")
+	}
 	out, err := remediate.ApplyUnlock(ctx, cfg, p, st, opts)
 	if out == nil {
 		if errors.As(err, &te) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -42,9 +43,41 @@ func holderGone(h store.Lock, host string) bool {
 	return time.Now().After(h.LeaseUntil)
 }
 
+// Operations that change an organization outside a journaled run; they
+// take the same run lock as the journaled ones (LockOrg).
+const (
+	KindDeploy        Kind = "deploy"
+	KindOrgEnable     Kind = "org-enable"
+	KindAccountCreate Kind = "account-create"
+)
+
 func inProgress(le *store.LockedError) error {
+	switch Kind(le.Held.Operation) {
+	case KindDeploy, KindOrgEnable, KindAccountCreate:
+		return fmt.Errorf("remediate: %w: %v: nothing was sent; wait for it to end", ErrRunInProgress, le)
+	}
 	return fmt.Errorf("remediate: %w: %v: nothing was sent; wait for it to end (rootguard root journal %s shows it)",
 		ErrRunInProgress, le, le.Held.RunID)
+}
+
+// LockOrg takes the journal's run lock of op on org for a command that
+// changes the organization without a journaled run (deploy apply, org
+// enable, account create), before its first change, and renews it until
+// release is called. A live run of op on org is refused at once,
+// wrapping ErrRunInProgress and naming it (run, pid, host, since);
+// nothing has been sent then. The returned context is cancelled if the
+// lock is lost.
+func LockOrg(ctx context.Context, j *store.Store, org string, op Kind, logger *slog.Logger) (release func(), _ context.Context, _ error) {
+	opts := Options{Logger: logger}.withDefaults()
+	id, err := newRunID(time.Now().UTC().Format("20060102T150405Z"))
+	if err != nil {
+		return nil, nil, err
+	}
+	l, rctx, err := lockRun(ctx, j, org, op, id, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return func() { l.release(ctx) }, rctx, nil
 }
 
 // CheckNotRunning refuses at once, before anything is read from AWS or

@@ -359,6 +359,18 @@ func ApplyUnlock(ctx context.Context, cfg aws.Config, p *UnlockPlan, j *store.St
 		return nil, &TargetError{Target: p.Account, Err: ErrManagementAccount}
 	}
 	opts = opts.withDefaults(cfg)
+	now := opts.Now().UTC()
+	id, err := newRunID(now.Format("20060102T150405Z"))
+	if err != nil {
+		return nil, err
+	}
+	// One unlock of a service at a time per organization, as for the
+	// other runs: refused before anything is sent.
+	lock, ctx, err := lockRun(ctx, j, p.Organization, p.Kind, id, opts.Options)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.release(ctx)
 	c, err := newClient(cfg, opts.Options)
 	if err != nil {
 		return nil, err
@@ -368,11 +380,6 @@ func ApplyUnlock(ctx context.Context, cfg aws.Config, p *UnlockPlan, j *store.St
 		return nil, fmt.Errorf("remediate: %w", err)
 	}
 	doc, err := p.Encode()
-	if err != nil {
-		return nil, err
-	}
-	now := opts.Now().UTC()
-	id, err := newRunID(now.Format("20060102T150405Z"))
 	if err != nil {
 		return nil, err
 	}
