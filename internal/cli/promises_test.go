@@ -299,6 +299,8 @@ var docPromises = []struct {
 			"internal/trail:TestDecodeHugeLineBoundedMemory"}},
 	{"all workers together hold at most 64 MiB beyond their fixed 1.25 MiB windows.",
 		[]string{"internal/trail:TestDecodeBudget"}},
+	{"A worker that needs more for a large value waits for its share before it holds any.",
+		[]string{"internal/trail:TestBudgetBoundsGrownWindows"}},
 	{"Records with missing or oddly typed fields that still identify root use are reported as findings *and* listed as problems.",
 		[]string{"TestHostileInput/oddly typed fields in a root record"}},
 	{"When inputs were damaged *and* unapproved findings exist, the exit code is 1 (the result is incomplete); the findings are still printed.",
