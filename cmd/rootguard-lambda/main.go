@@ -1,5 +1,5 @@
 // Command rootguard-lambda is rootguard's AWS Lambda function, one binary
-// with two handlers chosen by the event:
+// with four handlers chosen by the event:
 //
 //   - the real-time pipeline: EventBridge delivers root-user activity
 //     (CloudTrail events, GuardDuty findings) and a scheduled
@@ -16,8 +16,11 @@
 //     mode from rootguard.yaml and, for a strict OU with enforce: true,
 //     deletes its root credentials. Configuration from the environment
 //     (newaccount.ConfigFromEnv).
+//   - the weekly digest: a second schedule sends {"rootguard":"digest"}
+//     to the audit function; internal/monitor reads the week's runs from
+//     the history and publishes one message on the state and its trend.
 //
-// One binary, so one build and one code object serve all three; the
+// One binary, so one build and one code object serve all three functions; the
 // deployment runs the audit as a second function from the same code (its
 // own role, 15-minute timeout and memory), so a long audit never delays an
 // alert, and new accounts as a third (the only role that may delete root
@@ -35,6 +38,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -112,6 +116,12 @@ func newHandler(getenv func(string) string, awsCfg aws.Config, logger *slog.Logg
 				d.Owner = lc.AwsRequestID
 			}
 			return newaccount.Handle(ctx, *accounts, d, payload)
+		}
+		if monitor.IsDigestEvent(payload) {
+			if audit == nil {
+				return nil, fmt.Errorf("rootguard-lambda: a digest event, and HISTORY is not set: this function does not run the scheduled audit")
+			}
+			return monitor.Digest(ctx, *audit, deps, time.Now())
 		}
 		if monitor.IsAuditEvent(payload) {
 			if audit == nil {

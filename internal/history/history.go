@@ -73,6 +73,16 @@ func (l Location) Key(t time.Time) string {
 	return l.Prefix + "/" + k
 }
 
+// KeyTime reads when an audit started from its key, as Key writes it.
+func KeyTime(key string) (time.Time, bool) {
+	name, ok := strings.CutSuffix(key[strings.LastIndex(key, "/")+1:], Suffix)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("20060102T150405.000Z", name)
+	return t, err == nil
+}
+
 // Encode writes an audit as gzip-compressed JSON Lines.
 func Encode(w io.Writer, rep *audit.Report) error {
 	zw := gzip.NewWriter(w)

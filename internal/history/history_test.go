@@ -163,3 +163,23 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzKeyTime: KeyTime reads back the time Key writes (to the
+// millisecond) and refuses any other name without panicking.
+func FuzzKeyTime(f *testing.F) {
+	f.Add(t0.UnixMilli(), "o-exampleorg1/2026/12/01/20261201T030000.000Z.jsonl.gz")
+	f.Add(int64(0), "x.jsonl.gz")
+	f.Add(int64(-1), "")
+	f.Fuzz(func(t *testing.T, ms int64, key string) {
+		at := time.UnixMilli(ms % (1 << 42)).UTC()
+		if at.Year() >= 0 && at.Year() <= 9999 {
+			got, ok := KeyTime(Location{Bucket: "b", Prefix: "p"}.Key(at))
+			if !ok || !got.Equal(at) {
+				t.Errorf("KeyTime(Key(%s)) = %s, %v", at, got, ok)
+			}
+		}
+		if got, ok := KeyTime(key); ok && !strings.HasSuffix(key, Suffix) {
+			t.Errorf("KeyTime(%q) = %s for a name without %s", key, got, Suffix)
+		}
+	})
+}
