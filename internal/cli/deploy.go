@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -179,6 +180,7 @@ Exit 0: done (or nothing to do); 1: a step failed; 2: a bad flag or target.`
 	f.StringVar(&c.CodeBucket, "code-bucket", "", "S3 bucket of the Lambda function's zip, in the home region (required)")
 	f.StringVar(&c.CodeKey, "code-key", "", "S3 key of the Lambda function's zip (required)")
 	f.StringVar(&c.AuditSchedule, "audit-schedule", deploy.DefaultAuditSchedule, "when the scheduled audit runs: an EventBridge Scheduler rate() or cron() expression (UTC)")
+	f.StringVar(&c.DigestSchedule, "digest-schedule", deploy.DefaultDigestSchedule, "when the weekly digest of the scheduled audit's history is published: a rate() or cron() expression (UTC), or off")
 	f.StringSliceVar(&c.StrictOUs, "strict-ou", nil, "OU path whose accounts keep no root credentials (repeatable): the scheduled audit pages when an account leaves it; used only without --mode-config, whose strict OUs count instead")
 	f.StringVar(&c.ModeConfig, "mode-config", "", "s3://BUCKET/KEY of rootguard.yaml in the Audit account's home region: new accounts' modes, and enforce: true on the strict OUs whose new accounts get their root credentials deleted (default: none, new accounts are reported only)")
 	f.BoolVar(&opts.s3PathStyle, "s3-path-style", false, "address S3 buckets by path (for S3-compatible servers)")
@@ -295,6 +297,8 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 	} else {
 		fmt.Fprintf(io.Err, "rootguard: warning: %s\n", p)
 	}
+	fmt.Fprintf(io.Err, "rootguard: scheduled audit: %s; weekly digest: %s\n",
+		cmp.Or(c.AuditSchedule, deploy.DefaultAuditSchedule), cmp.Or(c.DigestSchedule, deploy.DefaultDigestSchedule))
 	auditCfg, err := otherAccount(ctx, cfg, opts.auditProfile, opts.auditRoleARN)
 	if err != nil {
 		return &exitError{code: ExitError, err: err}

@@ -84,6 +84,8 @@ func TestDeployPlanApplyAgainstSandbox(t *testing.T) {
 	out, errOut, code := run("plan")
 	if code != ExitOK || strings.Count(out, "create ") != stacks || !strings.Contains(out, "Add Function (AWS::Lambda::Function)") ||
 		!strings.Contains(out, "Add AuditRunSchedule (AWS::Scheduler::Schedule)") ||
+		!strings.Contains(out, "Add DigestRunSchedule (AWS::Scheduler::Schedule)") ||
+		!strings.Contains(errOut, "scheduled audit: rate(1 day); weekly digest: cron(0 0 ? * MON *)") ||
 		!strings.Contains(errOut, "scheduled audit runs in the Audit account 222222222222, the IAM delegated administrator") ||
 		!strings.Contains(out, "Add AccountFunction (AWS::Lambda::Function)") ||
 		!strings.Contains(errOut, "rootguard: new accounts: no --mode-config: every new or moved account is audited and reported; enforcement is off") {
@@ -127,6 +129,16 @@ func TestDeployPlanApplyAgainstSandbox(t *testing.T) {
 	}
 	if _, errOut, code := run("plan", "--audit-schedule", "daily"); code != ExitUsage || !strings.Contains(errOut, `audit schedule "daily"`) {
 		t.Errorf("bad schedule: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code := run("plan", "--digest-schedule", "weekly"); code != ExitUsage || !strings.Contains(errOut, `digest schedule "weekly"`) {
+		t.Errorf("bad digest schedule: exit %d\n%s", code, errOut)
+	}
+	// Turning the digest off is an update of the Audit stack's parameter
+	// (its condition HasDigest then leaves the schedule out), and plan
+	// says so.
+	out, errOut, code = run("plan", "--digest-schedule", "off", "-o", "json")
+	if code != ExitOK || !strings.Contains(errOut, "weekly digest: off") || !strings.Contains(out, `"name":"rootguard-audit","account":"audit","region":"eu-west-1","action":"update"`) {
+		t.Errorf("digest off: exit %d\n%s%s", code, out, errOut)
 	}
 	if _, errOut, code := run("plan", "--mode-config", "rootguard.yaml"); code != ExitUsage || !strings.Contains(errOut, `mode config "rootguard.yaml": want s3://BUCKET/KEY`) {
 		t.Errorf("bad mode config: exit %d\n%s", code, errOut)

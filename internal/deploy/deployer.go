@@ -106,6 +106,9 @@ type Config struct {
 	// accounts get their root credentials deleted. Empty: new accounts are
 	// reported only.
 	ModeConfig string
+	// DigestSchedule is when the weekly digest is published (a rate() or
+	// cron() expression, or DigestOff); DefaultDigestSchedule when empty.
+	DigestSchedule string
 }
 
 var (
@@ -165,6 +168,9 @@ func (c *Config) Validate() error {
 	}
 	if c.AuditSchedule != "" && !reSchedule.MatchString(c.AuditSchedule) {
 		bad("audit schedule %q: want rate(N unit) or cron(fields)", c.AuditSchedule)
+	}
+	if c.DigestSchedule != "" && c.DigestSchedule != DigestOff && !reSchedule.MatchString(c.DigestSchedule) {
+		bad("digest schedule %q: want rate(N unit), cron(fields) or off", c.DigestSchedule)
 	}
 	for _, ou := range c.StrictOUs {
 		if ou == "" || strings.Contains(ou, ",") {
@@ -226,7 +232,8 @@ func (c *Config) auditParams() []cfntypes.Parameter {
 	out := params(ParamOrganizationID, c.OrganizationID, ParamEventBusName, c.busName(), ParamLanguage, lang,
 		ParamAlarmTopicARN, c.AlarmTopicARN, ParamCodeBucket, c.CodeBucket, ParamCodeKey, c.CodeKey,
 		ParamApprovers, strings.Join(c.Approvers, ","), ParamAuditPrincipals, strings.Join(c.AuditPrincipals, ","),
-		ParamAuditSchedule, cmp.Or(c.AuditSchedule, DefaultAuditSchedule), ParamStrictOUs, strings.Join(c.StrictOUs, ","))
+		ParamAuditSchedule, cmp.Or(c.AuditSchedule, DefaultAuditSchedule), ParamStrictOUs, strings.Join(c.StrictOUs, ","),
+		ParamDigestSchedule, cmp.Or(c.DigestSchedule, DefaultDigestSchedule))
 	loc, _ := newaccount.ParseLocation(c.ModeConfig) // Validate checked it
 	return append(out, params(ParamModeConfigBucket, loc.Bucket, ParamModeConfigKey, cmp.Or(loc.Key, DefaultModeConfigKey))...)
 }

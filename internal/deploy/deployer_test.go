@@ -221,13 +221,19 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%s: %v", ok, err)
 		}
 	}
+	for _, ok := range []string{"", "off", "rate(7 days)", DefaultDigestSchedule} {
+		c.DigestSchedule = ok
+		if err := c.Validate(); err != nil {
+			t.Errorf("digest %s: %v", ok, err)
+		}
+	}
 	c = Config{OrganizationID: "org", AuditAccountID: "12", HomeRegion: "moon", Regions: []string{"x"}, OUs: []string{"ou-"}, Language: "fr",
-		AuditSchedule: "daily", StrictOUs: []string{"Root/A,Root/B"}}
+		AuditSchedule: "daily", StrictOUs: []string{"Root/A,Root/B"}, DigestSchedule: "weekly"}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"organization id", "audit account", "home region", `region "x"`, `OU "ou-"`, "language", "code location", "audit schedule", "strict OU"} {
+	for _, want := range []string{"organization id", "audit account", "home region", `region "x"`, `OU "ou-"`, "language", "code location", "audit schedule", "strict OU", "digest schedule"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}

@@ -3,6 +3,7 @@ package deploy
 import (
 	"net/http/httptest"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -107,5 +108,52 @@ func TestCheckAuditAccount(t *testing.T) {
 		if p.As != tc.as || p.OK() != (tc.as != "") || !strings.Contains(p.String(), tc.says) || p.ManagementAccount != "111111111111" {
 			t.Errorf("%s: %+v %q", tc.account, p, p)
 		}
+	}
+}
+
+// TestWeeklyDigest: the audit template publishes the weekly digest from
+// the scheduled audit's function, on a second schedule (Mondays by
+// default) whose input the binary's digest handler takes, through the
+// same role and dead-letter queue; DigestSchedule off leaves the
+// schedule out (condition HasDigest).
+func TestWeeklyDigest(t *testing.T) {
+	tpl := rendered(t)[AuditTemplate]
+	res := resources(tpl)
+	param := tpl["Parameters"].(map[string]any)[ParamDigestSchedule].(map[string]any)
+	if param["Default"] != DefaultDigestSchedule {
+		t.Errorf("DigestSchedule default %v", param["Default"])
+	}
+	pattern := regexp.MustCompile(param["AllowedPattern"].(string))
+	for v, ok := range map[string]bool{DefaultDigestSchedule: true, "rate(7 days)": true, DigestOff: true, "weekly": false, "": false} {
+		if pattern.MatchString(v) != ok {
+			t.Errorf("AllowedPattern on %q: %v, want %v", v, !ok, ok)
+		}
+	}
+	if got := mustJSON(t, tpl["Conditions"].(map[string]any)["HasDigest"]); got != `{"Fn::Not":[{"Fn::Equals":[{"Ref":"DigestSchedule"},"off"]}]}` {
+		t.Errorf("HasDigest %s", got)
+	}
+	sched := res["DigestRunSchedule"]
+	if sched["Type"] != "AWS::Scheduler::Schedule" || sched["Condition"] != "HasDigest" {
+		t.Fatalf("DigestRunSchedule: %v", sched)
+	}
+	p := properties(sched)
+	target := p["Target"].(map[string]any)
+	input, _ := target["Input"].(string)
+	if mustJSON(t, p["ScheduleExpression"]) != `{"Ref":"DigestSchedule"}` ||
+		mustJSON(t, target["Arn"]) != `{"Fn::GetAtt":["AuditFunction","Arn"]}` ||
+		mustJSON(t, target["RoleArn"]) != `{"Fn::GetAtt":["SchedulerRole","Arn"]}` ||
+		!monitor.IsDigestEvent([]byte(input)) || monitor.IsAuditEvent([]byte(input)) {
+		t.Errorf("digest schedule %s", mustJSON(t, p))
+	}
+	c := testConfig()
+	c.DigestSchedule = DigestOff
+	found := false
+	for _, kv := range c.auditParams() {
+		if aws.ToString(kv.ParameterKey) == ParamDigestSchedule {
+			found = aws.ToString(kv.ParameterValue) == DigestOff
+		}
+	}
+	if !found {
+		t.Errorf("--digest-schedule off is not passed to the stack: %v", c.auditParams())
 	}
 }

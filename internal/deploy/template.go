@@ -641,6 +641,7 @@ func auditTemplate() *cloudformation.Template {
 	}
 	addScheduledAudit(t)
 	addNewAccounts(t)
+	addWeeklyDigest(t)
 	return t
 }
 
