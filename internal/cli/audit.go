@@ -81,7 +81,7 @@ audited (the others still are).`,
 	f.StringVar(&o.region, "securityhub-region", "", "home region for ASFF product ARNs (default: the SDK's region)")
 	f.StringVar(&o.db, "db", "", "history database (default: rootguard.db under the user's state directory)")
 	f.BoolVar(&o.noHist, "no-history", false, "do not record this audit in the history database")
-	cmd.AddCommand(newAuditDiffCmd(io), newAuditHistoryCmd(io))
+	cmd.AddCommand(newAuditDiffCmd(io), newAuditHistoryCmd(io), newAuditDigestCmd(io))
 	return cmd
 }
 

@@ -258,32 +258,33 @@ func (w *Trend) Digest() notify.Weekly {
 	return out
 }
 
-// ReadWeekly reads the digest from the history: the newest run, the run
-// about a week earlier and every run in between. An object that cannot
-// be read is named in Unreadable and left out; an empty history is an
-// empty digest (Now nil), not an error.
-func ReadWeekly(ctx context.Context, c history.S3API, loc history.Location, strictOUs []string, now time.Time) (notify.Weekly, error) {
-	keys, err := history.Keys(ctx, c, loc)
-	if err != nil {
-		return notify.Weekly{}, fmt.Errorf("monitor: digest: %w", err)
-	}
-	var times []time.Time
-	var timed []string
-	for _, k := range keys {
-		if t, ok := history.KeyTime(k); ok {
-			times, timed = append(times, t), append(timed, k)
-		}
+// Stored is one run of a history: when it started, what names it (an S3
+// key, a database id) and how to read it.
+type Stored struct {
+	At   time.Time
+	Name string
+	Load func(context.Context) (*audit.Report, error)
+}
+
+// WeeklyFrom computes the digest from a history's runs, oldest first:
+// it reads the newest run, the run about a week earlier (Baseline) and
+// every run in between, two at a time. A run that cannot be read is
+// named in Unreadable and left out; no run at all is an empty digest
+// (Now nil), not an error. now is when the digest is made.
+func WeeklyFrom(ctx context.Context, runs []Stored, strictOUs []string, now time.Time) (notify.Weekly, error) {
+	times := make([]time.Time, len(runs))
+	for i, r := range runs {
+		times[i] = r.At
 	}
 	w := &Trend{StrictOUs: strictOUs}
-	w.out.History = loc.String()
-	if len(timed) > 0 {
-		for _, k := range timed[max(Baseline(times), 0):] {
-			rep, err := history.Get(ctx, c, loc, k)
+	if len(runs) > 0 {
+		for _, r := range runs[max(Baseline(times), 0):] {
+			rep, err := r.Load(ctx)
 			if err != nil {
 				if ctx.Err() != nil {
 					return notify.Weekly{}, fmt.Errorf("monitor: digest: %w", ctx.Err())
 				}
-				w.out.Unreadable = append(w.out.Unreadable, k)
+				w.out.Unreadable = append(w.out.Unreadable, r.Name)
 				continue
 			}
 			w.Add(rep)
@@ -291,8 +292,28 @@ func ReadWeekly(ctx context.Context, c history.S3API, loc history.Location, stri
 	}
 	out := w.Digest()
 	out.Generated = now
-	out.Organization = cmp.Or(out.Organization, path.Base(cmp.Or(loc.Prefix, loc.Bucket)))
 	return out, nil
+}
+
+// ReadWeekly reads the digest from the scheduled audit's history in S3
+// (see WeeklyFrom); keys that do not name a run's time are left out.
+func ReadWeekly(ctx context.Context, c history.S3API, loc history.Location, strictOUs []string, now time.Time) (notify.Weekly, error) {
+	keys, err := history.Keys(ctx, c, loc)
+	if err != nil {
+		return notify.Weekly{}, fmt.Errorf("monitor: digest: %w", err)
+	}
+	var runs []Stored
+	for _, k := range keys {
+		if t, ok := history.KeyTime(k); ok {
+			runs = append(runs, Stored{At: t, Name: k, Load: func(ctx context.Context) (*audit.Report, error) {
+				return history.Get(ctx, c, loc, k)
+			}})
+		}
+	}
+	out, err := WeeklyFrom(ctx, runs, strictOUs, now)
+	out.History = loc.String()
+	out.Organization = cmp.Or(out.Organization, path.Base(cmp.Or(loc.Prefix, loc.Bucket)))
+	return out, err
 }
 
 // DigestResult is what one digest did: the function's response.

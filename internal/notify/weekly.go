@@ -121,7 +121,7 @@ var weeklyEN = weeklyWords{
 	orgFailing: "Organization controls failing", orgProblem: "Organization setup not readable", ous: "OUs",
 	regressionsFmt: "Got worse this week (%d):", fixesFmt: "Fixed this week (%d):", needsFmt: "Accounts still needing action (%d):",
 	none: "  none", unreadableFmt: "Runs not readable (left out): %s",
-	details: "Details: rootguard audit history --from %s", org: "organization",
+	details: "Details: rootguard audit history %s", org: "organization",
 	kinds: map[string]string{
 		"credential-appeared": "root credential appeared", "mfa-removed": "root MFA removed", "feature-disabled": "feature disabled",
 		"new-account-with-root": "new account with root credentials", "scp-blocks-sessions": "an SCP now blocks root sessions",
@@ -146,7 +146,7 @@ var weeklyJA = weeklyWords{
 	orgFailing: "組織のコントロール不合格", orgProblem: "組織の設定を読み取れません", ous: "OU",
 	regressionsFmt: "今週悪化した項目（%d 件）:", fixesFmt: "今週是正された項目（%d 件）:", needsFmt: "引き続き対応が必要なアカウント（%d 件）:",
 	none: "  なし", unreadableFmt: "読み取れなかった実行結果（除外）: %s",
-	details: "詳細: rootguard audit history --from %s", org: "組織",
+	details: "詳細: rootguard audit history %s", org: "組織",
 	kinds: map[string]string{
 		"credential-appeared": "ルート認証情報の出現", "mfa-removed": "ルート MFA の削除", "feature-disabled": "機能の無効化",
 		"new-account-with-root": "ルート認証情報を持つ新規アカウント", "scp-blocks-sessions": "SCP がルートセッションを拒否",
@@ -356,7 +356,11 @@ func weeklyLines(c *catalog, w weeklyWords, wk Weekly) (text, md []string) {
 		v := value{w.s(fmt.Sprintf(w.unreadableFmt, "")), d(strings.Join(wk.Unreadable, ", "))}
 		text, md = append(text, "", v.text()), append(md, "", v.markdown())
 	}
-	details := value{w.s(strings.TrimSuffix(w.details, "%s")), d(wk.History)}
+	flag := "--from "
+	if !strings.HasPrefix(wk.History, "s3://") {
+		flag = "--db " // the CLI's history database
+	}
+	details := value{w.s(strings.TrimSuffix(w.details, "%s") + flag), d(wk.History)}
 	text, md = append(text, "", details.text()), append(md, "", details.markdown())
 	return text, md
 }
