@@ -73,7 +73,7 @@ func runAuditDigest(ctx context.Context, io IO, o *auditDigestOptions) error {
 		if err != nil {
 			return asExitError(err)
 		}
-		if wk, err = monitor.ReadWeekly(ctx, client, loc, o.strictOUs, now); err != nil {
+		if wk, err = monitor.ReadWeekly(ctx, client, loc, monitor.StrictPaths(o.strictOUs), now); err != nil {
 			return asExitError(err)
 		}
 	} else {
@@ -105,7 +105,7 @@ func runAuditDigest(ctx context.Context, io IO, o *auditDigestOptions) error {
 			}
 			fmt.Fprintf(io.Err, "rootguard: organization %s%s\n", org, otherOrgs(orgs, org))
 		}
-		if wk, err = monitor.WeeklyFrom(ctx, runs, o.strictOUs, now); err != nil {
+		if wk, err = monitor.WeeklyFrom(ctx, runs, monitor.StrictPaths(o.strictOUs), now); err != nil {
 			return &exitError{code: ExitError, err: err}
 		}
 		wk.History, wk.Organization = st.Path(), cmp.Or(wk.Organization, org)

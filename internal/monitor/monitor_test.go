@@ -236,6 +236,18 @@ func TestStrictOUsFromModeConfig(t *testing.T) {
 			if n != tc.want {
 				t.Errorf("%d left-strict-ou regressions, want %d: %+v", n, tc.want, res.Regressions)
 			}
+			// The weekly digest reads the same file: the week's regression,
+			// and the strict and flexible OUs it makes.
+			w.queue.Receive(t, time.Second)
+			dg, err := monitor.Digest(t.Context(), w.cfg, w.deps, time.Now())
+			msgs := w.queue.Receive(t, time.Second)
+			if err != nil || len(msgs) != 1 || dg.Runs != 1 || dg.Regressions != n {
+				t.Fatalf("digest: %v, %d messages, %+v", err, len(msgs), dg)
+			}
+			if body := msgs[0].Message; strings.Contains(body, "left a strict OU") != (tc.want == 1) ||
+				(tc.want == 0 && !strings.Contains(body, "strict: 0 OUs, 0 accounts, 0 with root credentials")) {
+				t.Errorf("digest:\n%s", body)
+			}
 		})
 	}
 	if _, err := monitor.ConfigFromEnv(func(k string) string {

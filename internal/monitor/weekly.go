@@ -14,6 +14,7 @@ import (
 	"github.com/rootguard/rootguard/internal/alert"
 	"github.com/rootguard/rootguard/internal/audit"
 	"github.com/rootguard/rootguard/internal/history"
+	"github.com/rootguard/rootguard/internal/newaccount"
 	"github.com/rootguard/rootguard/internal/notify"
 )
 
@@ -56,11 +57,24 @@ func Baseline(times []time.Time) int {
 	return base
 }
 
+// StrictPaths says whether an OU path is one of ous or below one of
+// them; nil when ous is empty (no strict OU known).
+func StrictPaths(ous []string) func(path string) bool {
+	if len(ous) == 0 {
+		return nil
+	}
+	return func(path string) bool { return underAny(path, ous) }
+}
+
+// isStrict applies strict, nil saying no OU is strict.
+func isStrict(strict func(string) bool, path string) bool { return strict != nil && strict(path) }
+
 // State counts one run: accounts with and without root credentials, MFA,
 // access keys, each account control's passes and failures, the strict
-// and flexible OUs (when strictOUs names any), and the accounts
-// suspended or not readable.
-func State(rep *audit.Report, strictOUs []string) notify.OrgState {
+// and flexible OUs (when strict is not nil: the deployment's
+// rootguard.yaml, or StrictPaths), and the accounts suspended or not
+// readable.
+func State(rep *audit.Report, strict func(path string) bool) notify.OrgState {
 	s := notify.OrgState{At: rep.StartedAt, Accounts: len(rep.Accounts), OrganizationProblem: rep.Organization.Error}
 	tallies := map[string]*notify.Tally{}
 	for _, info := range audit.Controls {
@@ -78,7 +92,7 @@ func State(rep *audit.Report, strictOUs []string) notify.OrgState {
 	}
 	var posture *notify.Posture
 	strictOU, flexOU := map[string]bool{}, map[string]bool{}
-	if len(strictOUs) > 0 {
+	if strict != nil {
 		posture = &notify.Posture{}
 	}
 	for _, a := range rep.Accounts {
@@ -88,7 +102,7 @@ func State(rep *audit.Report, strictOUs []string) notify.OrgState {
 		case a.State != "" && a.State != "ACTIVE":
 			s.Inactive++
 		}
-		strict := underAny(a.OUPath, strictOUs)
+		inStrict := isStrict(strict, a.OUPath)
 		if r := a.Root; r != nil {
 			s.Audited++
 			if r.HasCredentials() {
@@ -115,11 +129,11 @@ func State(rep *audit.Report, strictOUs []string) notify.OrgState {
 				}
 			}
 		}
-		if len(failing(a, strict)) > 0 {
+		if len(failing(a, inStrict)) > 0 {
 			s.NeedingAction++
 		}
 		if posture != nil {
-			if strict {
+			if inStrict {
 				posture.StrictAccounts++
 				strictOU[a.OUPath] = true
 				if a.Root != nil && a.Root.HasCredentials() {
@@ -156,10 +170,10 @@ func failing(a *audit.Account, strict bool) []string {
 
 // NeedingAction lists the accounts of a run that fail a control calling
 // for action (see State), those failing most first, then by account id.
-func NeedingAction(rep *audit.Report, strictOUs []string) []notify.NeedsAction {
+func NeedingAction(rep *audit.Report, strict func(path string) bool) []notify.NeedsAction {
 	var out []notify.NeedsAction
 	for _, a := range rep.Accounts {
-		if f := failing(a, underAny(a.OUPath, strictOUs)); len(f) > 0 {
+		if f := failing(a, isStrict(strict, a.OUPath)); len(f) > 0 {
 			out = append(out, notify.NeedsAction{Account: a.ID, Name: a.Name, OUPath: a.OUPath, Failing: f})
 		}
 	}
@@ -181,9 +195,9 @@ const FeatureEnabled = "feature-enabled"
 // whose controls stopped failing (fail to pass or to not-applicable:
 // deleting root's credentials makes its MFA controls not applicable) and
 // one per organization feature enabled.
-func Compare(prev, cur *audit.Report, strictOUs []string) (regs, fixes []notify.WeeklyEvent) {
+func Compare(prev, cur *audit.Report, strict func(path string) bool) (regs, fixes []notify.WeeklyEvent) {
 	at := cur.StartedAt
-	for _, r := range Regressions(prev, cur, strictOUs) {
+	for _, r := range RegressionsFunc(prev, cur, func(path string) bool { return isStrict(strict, path) }) {
 		regs = append(regs, notify.WeeklyEvent{At: at, Account: r.Account, Name: r.Name, Kind: r.Kind, Detail: r.Detail})
 	}
 	fixed := map[string][]string{}
@@ -222,10 +236,10 @@ func Compare(prev, cur *audit.Report, strictOUs []string) (regs, fixes []notify.
 // runs at a time, so a week of hourly runs of 5,000 accounts fits in the
 // function's memory.
 type Trend struct {
-	StrictOUs []string
-	out       notify.Weekly
-	first     *audit.Report
-	prev      *audit.Report
+	Strict func(path string) bool // nil: no OU is known to be strict
+	out    notify.Weekly
+	first  *audit.Report
+	prev   *audit.Report
 }
 
 // Add takes the next run.
@@ -234,7 +248,7 @@ func (w *Trend) Add(rep *audit.Report) {
 		w.first = rep
 	} else {
 		w.out.Runs++
-		regs, fixes := Compare(w.prev, rep, w.StrictOUs)
+		regs, fixes := Compare(w.prev, rep, w.Strict)
 		w.out.Regressions = append(w.out.Regressions, regs...)
 		w.out.Fixes = append(w.out.Fixes, fixes...)
 	}
@@ -247,12 +261,12 @@ func (w *Trend) Digest() notify.Weekly {
 	if w.prev == nil {
 		return out
 	}
-	now := State(w.prev, w.StrictOUs)
+	now := State(w.prev, w.Strict)
 	out.Now = &now
 	out.Organization = cmp.Or(out.Organization, w.prev.Organization.ID)
-	out.NeedsAction = NeedingAction(w.prev, w.StrictOUs)
+	out.NeedsAction = NeedingAction(w.prev, w.Strict)
 	if w.first != w.prev {
-		then := State(w.first, w.StrictOUs)
+		then := State(w.first, w.Strict)
 		out.Then = &then
 	}
 	return out
@@ -271,12 +285,12 @@ type Stored struct {
 // every run in between, two at a time. A run that cannot be read is
 // named in Unreadable and left out; no run at all is an empty digest
 // (Now nil), not an error. now is when the digest is made.
-func WeeklyFrom(ctx context.Context, runs []Stored, strictOUs []string, now time.Time) (notify.Weekly, error) {
+func WeeklyFrom(ctx context.Context, runs []Stored, strict func(path string) bool, now time.Time) (notify.Weekly, error) {
 	times := make([]time.Time, len(runs))
 	for i, r := range runs {
 		times[i] = r.At
 	}
-	w := &Trend{StrictOUs: strictOUs}
+	w := &Trend{Strict: strict}
 	if len(runs) > 0 {
 		for _, r := range runs[max(Baseline(times), 0):] {
 			rep, err := r.Load(ctx)
@@ -297,7 +311,7 @@ func WeeklyFrom(ctx context.Context, runs []Stored, strictOUs []string, now time
 
 // ReadWeekly reads the digest from the scheduled audit's history in S3
 // (see WeeklyFrom); keys that do not name a run's time are left out.
-func ReadWeekly(ctx context.Context, c history.S3API, loc history.Location, strictOUs []string, now time.Time) (notify.Weekly, error) {
+func ReadWeekly(ctx context.Context, c history.S3API, loc history.Location, strict func(path string) bool, now time.Time) (notify.Weekly, error) {
 	keys, err := history.Keys(ctx, c, loc)
 	if err != nil {
 		return notify.Weekly{}, fmt.Errorf("monitor: digest: %w", err)
@@ -310,7 +324,7 @@ func ReadWeekly(ctx context.Context, c history.S3API, loc history.Location, stri
 			}})
 		}
 	}
-	out, err := WeeklyFrom(ctx, runs, strictOUs, now)
+	out, err := WeeklyFrom(ctx, runs, strict, now)
 	out.History = loc.String()
 	out.Organization = cmp.Or(out.Organization, path.Base(cmp.Or(loc.Prefix, loc.Bucket)))
 	return out, err
@@ -330,10 +344,21 @@ type DigestResult struct {
 }
 
 // Digest reads the week's runs from the history and publishes one
-// message through the alert topics in the deployment's language(s).
-// A retry after a failed publish publishes again; nothing is written.
+// message through the alert topics in the deployment's language(s). The
+// strict OUs are the deployment's rootguard.yaml's (read each time, as
+// the scheduled audit does; unreadable, the digest fails and is
+// retried), else STRICT_OUS. A retry after a failed publish publishes
+// again; nothing is written.
 func Digest(ctx context.Context, cfg Config, d Deps, now time.Time) (*DigestResult, error) {
-	wk, err := ReadWeekly(ctx, d.S3, cfg.History, cfg.StrictOUs, now)
+	strict := StrictPaths(cfg.StrictOUs)
+	if !cfg.ModeConfig.IsZero() {
+		p, err := newaccount.LoadPolicy(ctx, d.S3, d.AWS, cfg.ModeConfig)
+		if err != nil {
+			return nil, fmt.Errorf("monitor: digest: %w", err)
+		}
+		strict = p.Strict
+	}
+	wk, err := ReadWeekly(ctx, d.S3, cfg.History, strict, now)
 	if err != nil {
 		return nil, err
 	}

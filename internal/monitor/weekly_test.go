@@ -93,7 +93,7 @@ func TestState(t *testing.T) {
 		acct{id: "200000000005", ou: "/Suspended", state: "SUSPENDED"},
 		acct{id: "200000000006", ou: "/Sandbox", err: "AccessDenied"},
 	)
-	s := State(rep, []string{"/Workloads/Prod"})
+	s := State(rep, StrictPaths([]string{"/Workloads/Prod"}))
 	want := notify.OrgState{At: days(0), Accounts: 6, Audited: 4, Unreadable: 1, Inactive: 1, WithRoot: 3, WithoutRoot: 1,
 		WithRootMFA: 2, WithRootNoMFA: 1, WithAccessKeys: 1}
 	got := s
@@ -119,7 +119,7 @@ func TestState(t *testing.T) {
 	if s.NeedingAction != 3 {
 		t.Errorf("needing action %d, want 3", s.NeedingAction)
 	}
-	needs := NeedingAction(rep, []string{"/Workloads/Prod"})
+	needs := NeedingAction(rep, StrictPaths([]string{"/Workloads/Prod"}))
 	var ids []string
 	for _, n := range needs {
 		ids = append(ids, n.Account)
@@ -152,7 +152,7 @@ func TestCompare(t *testing.T) {
 		{"an account becoming unreadable is neither", []acct{prod, sand}, []acct{prod, {id: sand.id, ou: sand.ou, err: "AccessDenied"}}, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			regs, fixes := Compare(run(days(0), tc.prev...), run(days(1), tc.cur...), []string{"/Workloads/Prod"})
+			regs, fixes := Compare(run(days(0), tc.prev...), run(days(1), tc.cur...), StrictPaths([]string{"/Workloads/Prod"}))
 			str := func(evs []notify.WeeklyEvent) []string {
 				var out []string
 				for _, e := range evs {
@@ -181,7 +181,7 @@ func TestTrend(t *testing.T) {
 	b := acct{id: "200000000002", ou: "/Sandbox", password: true, key: "AKIA2"}
 	bFixed := acct{id: b.id, ou: b.ou}
 	aKey := acct{id: a.id, ou: a.ou, key: "AKIAX"}
-	tr := &Trend{StrictOUs: []string{"/Workloads/Prod"}}
+	tr := &Trend{Strict: StrictPaths([]string{"/Workloads/Prod"})}
 	tr.Add(run(days(0), a, b))
 	tr.Add(run(days(2), aKey, b))      // a regression
 	tr.Add(run(days(4), a, b))         // undone
