@@ -15,14 +15,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
 	"github.com/rootguard/rootguard/internal/alert"
 	"github.com/rootguard/rootguard/internal/approval"
 	"github.com/rootguard/rootguard/internal/notify"
+	"github.com/rootguard/rootguard/internal/remediate"
 	"github.com/rootguard/rootguard/internal/report"
 )
 
@@ -140,6 +143,30 @@ func (o *approvalOptions) open(ctx context.Context) (*alert.Table, report.Format
 	return alert.NewTable(dynamodb.NewFromConfig(cfg), o.table), format, nil
 }
 
+// checkApprovalAccount checks an approval's account before anything is
+// recorded: its form, and, where Organizations can be read, that the
+// organization has it and it is active (exit 2 naming it). Where the
+// organization cannot be read (approvers may run this from the Audit
+// account) one line says so and the command goes on. The management
+// account is accepted: root use there (the console) can be approved.
+func checkApprovalAccount(ctx context.Context, o *approvalOptions, account string) error {
+	_, err := remediate.CheckMember(ctx, organizations.NewFromConfig(o.aws), account)
+	var te *remediate.TargetError
+	switch {
+	case errors.Is(err, remediate.ErrManagementAccount):
+	case errors.As(err, &te):
+		return usageError("--account: %v; nothing was recorded", err)
+	case err != nil:
+		why := "the organization could not be read"
+		var ae smithy.APIError
+		if errors.As(err, &ae) {
+			why = ae.ErrorCode()
+		}
+		fmt.Fprintf(o.io.Err, "rootguard: account %s not checked against the organization (%s)\n", account, why)
+	}
+	return nil
+}
+
 type grantOptions struct {
 	approval.Approval
 	from, until, window string
@@ -184,6 +211,9 @@ func runApprovalGrant(ctx context.Context, o *approvalOptions, g *grantOptions) 
 	}
 	tb, format, err := o.open(ctx)
 	if err != nil {
+		return err
+	}
+	if err := checkApprovalAccount(ctx, o, a.Account); err != nil {
 		return err
 	}
 	by, err := o.caller(ctx)

@@ -86,6 +86,9 @@ func runApprovalRequest(ctx context.Context, o *approvalOptions, r *requestOptio
 	if err != nil {
 		return err
 	}
+	if err := checkApprovalAccount(ctx, o, a.Account); err != nil {
+		return err
+	}
 	if a.Requester, err = o.caller(ctx); err != nil {
 		return err
 	}

@@ -232,3 +232,54 @@ func wantIn(t *testing.T, s string, want ...string) {
 		}
 	}
 }
+
+// TestApprovalAccountValidatedFirst: request and grant check --account
+// before anything is recorded or sent to the approvers: a malformed id,
+// an account the organization does not have, a suspended and a closed
+// one are each one line naming it and exit 2. Run from the Audit account,
+// where Organizations refuses DescribeAccount, one line says the account
+// was not checked and the request is recorded.
+func TestApprovalAccountValidatedFirst(t *testing.T) {
+	e := startApprovalEnv(t)
+	tb := alert.NewTable(e.db.Client, "rootguard")
+	for _, verb := range []string{"request", "grant"} {
+		for _, tt := range []struct{ name, account, want string }{
+			{"malformed", "12345", "not a 12-digit account id"},
+			{"not in the organization", "999999999999", "target 999999999999: not in the organization"},
+			{"suspended", "666666666666", "target 666666666666: not an active account: it is SUSPENDED"},
+			{"closed", "777777777777", "target 777777777777: not an active account: it is CLOSED"},
+		} {
+			t.Run(verb+" "+tt.name, func(t *testing.T) {
+				args := []string{"approval", verb, "--account", tt.account, "--for", "1h", "--reason", "typo drill", "--id", "CHG-TYPO"}
+				if verb == "request" {
+					args = append(args, "--task", "console")
+				} else {
+					args = append(args, "--requester", "sato", "--approver", "ccoe-lead")
+				}
+				out, errOut, code := runMain(t, args...)
+				// grant checks the id's form with the approvals file's rules
+				// first, in their two-line form.
+				if lines := errorLines(errOut); code != ExitUsage || len(lines) != 1 && tt.account != "12345" ||
+					!strings.Contains(errOut, tt.account) || !strings.Contains(errOut, tt.want) || out != "" {
+					t.Errorf("exit %d, want 2 and one line holding %q\n%s%s", code, tt.want, out, errOut)
+				}
+				if a, err := tb.GetApproval(t.Context(), "CHG-TYPO"); err == nil {
+					t.Errorf("recorded: %+v", a)
+				}
+				if msgs := e.queue.Receive(t, 0); len(msgs) != 0 {
+					t.Errorf("told the approvers: %+v", msgs)
+				}
+			})
+		}
+	}
+
+	e.as(t, operatorRole, "alice@example.com")
+	out, errOut, code := runMain(t, "approval", "request", "--account", "333333333333", "--task", "console", "--for", "1h",
+		"--reason", "MFA Delete", "--id", "CHG-AUDIT", "-o", "json")
+	if code != ExitOK || !strings.Contains(errOut, "rootguard: account 333333333333 not checked against the organization (AccessDeniedException)\n") {
+		t.Errorf("from the Audit account: exit %d\n%s%s", code, out, errOut)
+	}
+	if a, err := tb.GetApproval(t.Context(), "CHG-AUDIT"); err != nil || a.Account != "333333333333" {
+		t.Errorf("not recorded: %+v, %v", a, err)
+	}
+}
