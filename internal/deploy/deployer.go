@@ -144,6 +144,16 @@ func (c *Config) Validate() error {
 			bad("region %q is not a region name", r)
 		}
 	}
+	// A governed Region must be one the management account has enabled
+	// (account:ListRegions): a misspelt or disabled Region is refused here,
+	// before the first stack, not when its stack instance fails.
+	if len(c.EnabledRegions) > 0 {
+		for _, r := range slices.Concat([]string{c.HomeRegion}, c.Regions) {
+			if reRegion.MatchString(r) && !slices.Contains(c.EnabledRegions, r) {
+				bad("region %q is not enabled in the management account (account:ListRegions lists %s)", r, strings.Join(c.EnabledRegions, ", "))
+			}
+		}
+	}
 	if c.IAMAdminAccountID != "" && !reAccount.MatchString(c.IAMAdminAccountID) {
 		bad("IAM delegated administrator %q: want 12 digits", c.IAMAdminAccountID)
 	}

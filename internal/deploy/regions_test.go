@@ -86,6 +86,17 @@ func TestConfigValidatesRegionsAndIAMAdmin(t *testing.T) {
 		{"enabled region", func(c *Config) { c.EnabledRegions = []string{"us-east-1", "Mars"} }, `region "Mars"`},
 		{"iam admin region", func(c *Config) { c.IAMAdminRegions = []string{"eu_west_1"} }, `region "eu_west_1"`},
 		{"iam admin account", func(c *Config) { c.IAMAdminAccountID = "12345" }, `IAM delegated administrator "12345"`},
+		// A Region of the right form that the management account has not
+		// enabled (a typo, or an opt-in Region left off) is refused before
+		// the first stack.
+		{"governed region not enabled", func(c *Config) {
+			c.EnabledRegions = []string{"us-east-1", "eu-west-1"}
+			c.Regions = []string{"eu-west-1", "eu-wset-1"}
+		}, `region "eu-wset-1" is not enabled in the management account`},
+		{"home region not enabled", func(c *Config) {
+			c.EnabledRegions = []string{"us-east-1", "eu-west-1"}
+			c.HomeRegion = "ap-east-1"
+		}, `region "ap-east-1" is not enabled`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testConfig()
@@ -94,6 +105,15 @@ func TestConfigValidatesRegionsAndIAMAdmin(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestConfigAcceptsEnabledRegions(t *testing.T) {
+	c := testConfig()
+	c.EnabledRegions = []string{"us-east-1", "eu-west-1", "ap-northeast-1"}
+	c.Regions = []string{"eu-west-1", "ap-northeast-1"}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
 	}
 }
 
