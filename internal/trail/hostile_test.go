@@ -78,6 +78,12 @@ func TestDecodeHostile(t *testing.T) {
 			ids: []string{"a", "b"}, damage: []damage{{1, int64(12 + len(recID("a")) + 1), 17, "invalid JSON"}}},
 		{name: "bracket left open in Records", input: `{"Records":[` + recID("a") + `,{"x":[1,2},` + recID("b") + "]}\n" + recID("c"),
 			ids: []string{"a", "b", "c"}, damage: []damage{{1, int64(12 + len(recID("a")) + 1), 10, "invalid JSON"}}},
+		// A damaged record whose '[' is closed by its '}' leaves a ']'
+		// that must not end Records: the records after it are read.
+		{name: "stray ']' after a bad record in Records", input: `{"Records":[` + recID("a") + `,{"eventID":[}],` + recID("b") + `]}`,
+			ids: []string{"a", "b"}, damage: []damage{{1, int64(12 + len(recID("a")) + 1), 13, "invalid JSON"}, {2, int64(12 + len(recID("a")) + 14), 1, "unexpected ']'"}}},
+		{name: "stray ']]' after a bad record in Findings", input: `{"Findings":[` + recID("a") + `,{"x":[[} ] ] ,` + "\n" + recID("b") + `]}`,
+			ids: []string{"a", "b"}, damage: []damage{{1, -1, -1, "invalid JSON"}, {2, -1, 4, "unexpected ']'"}}},
 		{name: "missing comma in Records", input: `{"Records":[` + recID("a") + ` ` + recID("b") + `]}`,
 			ids: []string{"a", "b"}, damage: []damage{{1, int64(12 + len(recID("a")) + 1), 0, "missing ','"}}},
 		{name: "junk between records", input: `{"Records":[` + recID("a") + ` junk, ` + recID("b") + `]}`,

@@ -646,6 +646,19 @@ func (d *Decoder) array(ctx context.Context, key []byte) error {
 				}
 				break sep
 			case ']':
+				if key != nil {
+					// Under Records, Events or Findings the array's ']' is
+					// followed by '}' or another member, never by ",{": a
+					// ']' so followed closed a damaged element, and the
+					// records after it are still read.
+					if n := strayClose(d.ensure(ctx, 256)); n > 0 {
+						start := d.offset()
+						d.pos += n
+						d.damage(start, int64(n), synErr(int(start), "unexpected ']' between array elements"))
+						d.index--
+						continue
+					}
+				}
 				d.pos++
 				return nil
 			case '{':
@@ -659,6 +672,27 @@ func (d *Decoder) array(ctx context.Context, key []byte) error {
 			d.index--
 		}
 	}
+}
+
+// strayClose reports, for b starting with ']', the length of the run of
+// ']' and white space that is followed by ',' and, after white space, '{':
+// 0 when b does not look so within its length.
+func strayClose(b []byte) int {
+	i := 1
+	for i < len(b) && (b[i] == ']' || isSpace(b[i])) {
+		i++
+	}
+	if i == len(b) || b[i] != ',' {
+		return 0
+	}
+	j := i + 1
+	for j < len(b) && isSpace(b[j]) {
+		j++
+	}
+	if j == len(b) || b[j] != '{' {
+		return 0
+	}
+	return i
 }
 
 // element handles one array element at the window's position.
