@@ -87,6 +87,10 @@ func TestUnlockFindAgainstSandbox(t *testing.T) {
 		!strings.Contains(errOut, "4 could not be read") || !strings.Contains(out, `555555555555,sandbox,s3,,,,"account 555555555555: list buckets`) {
 		t.Errorf("--all: exit %d\n%s%s", code, out, errOut)
 	}
+	// One error per account, once: in its row, not again on stderr.
+	if strings.Contains(errOut, "list buckets") {
+		t.Errorf("--all: the account's error is repeated on stderr:\n%s", errOut)
+	}
 
 	// Nothing locked in the default region of one account: exit 0.
 	out, errOut, code = runMain(t, "unlock", "find", "--account", "444444444444", "--s3-path-style")

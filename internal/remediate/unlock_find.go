@@ -221,7 +221,9 @@ func (c *client) findInAccount(ctx context.Context, a AccountPlan, opts UnlockOp
 		e := entry(service, region, resource)
 		e.Error = fmt.Sprintf("account %s: %v", a.Account, err)
 		found = append(found, e)
-		log.Warn("not read", "service", service, "region", region, "resource", resource, "error", err)
+		// The error is the account's row in the output; logged at debug
+		// only, so it is printed once.
+		log.Debug("not read", "service", service, "region", region, "resource", resource, "error", err)
 	}
 	judge := func(service, region, resource, arn, policy string) {
 		if policy == "" {
