@@ -92,3 +92,22 @@ func TestRender(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderOneLinePerRegression: an account's name is the account's own
+// text; a line break in it must not forge lines of the page.
+func TestRenderOneLinePerRegression(t *testing.T) {
+	prev, cur := base(), base()
+	cur.Accounts[0].Root.Password = true
+	regs := Regressions(prev, cur, nil)
+	regs[0].Name = "prod\nAll clear: no regressions\u2028x"
+	regs[0].Detail = "password\r\nforged"
+	a := Render(regs, prev, cur, "s3://b/p", notify.English)
+	for _, line := range strings.Split(a.Body, "\n") {
+		if strings.HasPrefix(line, "All clear") || strings.HasPrefix(line, "forged") {
+			t.Errorf("forged line %q in\n%s", line, a.Body)
+		}
+	}
+	if !strings.Contains(a.Body, "(prod All clear: no regressions x)") {
+		t.Errorf("name not kept on one line:\n%s", a.Body)
+	}
+}

@@ -56,14 +56,16 @@ func Render(regs []Regression, prev, cur *audit.Report, history string, lang not
 		}
 		body = append(body, fmt.Sprintf(w.intro, cur.Organization.ID, stamp(cur), stamp(prev)), "")
 		for _, r := range regs {
+			// Account names and details come from the accounts: one line
+			// each, so a name cannot forge lines of the message.
 			who := r.Account
 			if r.Name != "" {
-				who += " (" + r.Name + ")"
+				who += " (" + notify.CleanLine(r.Name) + ")"
 			}
 			if who == "" {
 				who = cur.Organization.ID
 			}
-			body = append(body, fmt.Sprintf("  - %s: %s: %s", who, w.kinds[r.Kind], r.Detail))
+			body = append(body, fmt.Sprintf("  - %s: %s: %s", who, w.kinds[r.Kind], notify.CleanLine(r.Detail)))
 		}
 		body = append(body, "", fmt.Sprintf(w.action, history))
 	}

@@ -113,15 +113,15 @@ func RenderApprovalChange(c ApprovalChange, lang Lang) Alert {
 			{w.task, value{d(c.Task)}},
 			{w.window, value{d(fmt.Sprintf(w.windowFmt, cat.clock(c.From), cat.clock(c.Until)))}},
 			{w.requester, value{d(c.Requester)}},
-			{w.reason, value{d(cleanLine(c.Reason))}},
+			{w.reason, value{d(CleanLine(c.Reason))}},
 		}
 		if c.Change != ChangeRequested {
 			fields = append(fields, field{w.by, value{d(c.By)}})
 			if c.Note != "" {
-				fields = append(fields, field{w.note, value{d(cleanLine(c.Note))}})
+				fields = append(fields, field{w.note, value{d(CleanLine(c.Note))}})
 			}
 		}
-		body = append(body, cleanLine(fmt.Sprintf(w.titles[c.Change], what)), "")
+		body = append(body, CleanLine(fmt.Sprintf(w.titles[c.Change], what)), "")
 		body = append(body, renderText(cat, fields)...)
 		desc = append(desc, renderMarkdown(fields)...)
 		body = append(body, "", w.steps)
@@ -130,7 +130,7 @@ func RenderApprovalChange(c ApprovalChange, lang Lang) Alert {
 		}
 	}
 	first := approvalCatalogs(lang)[0]
-	subj := truncate(cleanLine(fmt.Sprintf(first.titles[c.Change], what)+" ("+c.ID+")"), MaxSubject)
+	subj := truncate(CleanLine(fmt.Sprintf(first.titles[c.Change], what)+" ("+c.ID+")"), MaxSubject)
 	category := "approval-" + string(c.Change)
 	severity, page := "info", "false"
 	if c.Change == ChangeEmergency {

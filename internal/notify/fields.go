@@ -54,7 +54,7 @@ func (v value) text() string {
 	var b strings.Builder
 	for _, s := range v {
 		if s.kind == data {
-			b.WriteString(truncate(cleanLine(s.s), maxData))
+			b.WriteString(truncate(CleanLine(s.s), maxData))
 		} else {
 			b.WriteString(s.s)
 		}
@@ -81,7 +81,7 @@ func (v value) markdown() string {
 // backticks, no angle brackets (which chat platforms read as mentions and
 // links).
 func codeSafe(s string) string {
-	return strings.NewReplacer("`", "'", "<", "‹", ">", "›").Replace(truncate(cleanLine(s), maxData))
+	return strings.NewReplacer("`", "'", "<", "‹", ">", "›").Replace(truncate(CleanLine(s), maxData))
 }
 
 // A field is one labelled line; an empty label continues the line above.

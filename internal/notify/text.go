@@ -219,7 +219,7 @@ func findingTitle(c *catalog, f detect.Finding) string {
 	if f.Denied {
 		s += t["denied"]
 	}
-	return cleanLine(s)
+	return CleanLine(s)
 }
 
 func cmpTitle(t map[string]string, key, fallback string) string {
@@ -251,7 +251,7 @@ func eventRef(f detect.Finding) string {
 // the account id is kept whole.
 func subject(c *catalog, sev detect.Severity, appr bool, title, name, account string) string {
 	prefix := "[" + c.sev(sev) + "][" + c.appr(appr) + "] "
-	title, name, account = cleanLine(title), cleanLine(name), cleanLine(account)
+	title, name, account = CleanLine(title), CleanLine(name), CleanLine(account)
 	acct := func(n string) string {
 		switch {
 		case account == "" && n == "":
@@ -287,9 +287,10 @@ func truncate(s string, n int) string {
 	return string([]rune(s)[:n-1]) + "…"
 }
 
-// cleanLine makes text safe for one line: control characters (line
+// CleanLine makes untrusted text (an account name, a detail) safe for one
+// line of a message: control characters (line
 // breaks included) become spaces, runs of spaces collapse.
-func cleanLine(s string) string {
+func CleanLine(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
 			return ' '

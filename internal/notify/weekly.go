@@ -196,7 +196,7 @@ func RenderWeekly(wk Weekly, lang Lang) Alert {
 		desc = append(desc, md...)
 	}
 	first := weeklyCatalogs(lang)[0]
-	org := cleanLine(wk.Organization)
+	org := CleanLine(wk.Organization)
 	subj := fmt.Sprintf(first.emptySubjectFmt, org)
 	if wk.Now != nil {
 		trend := ""
@@ -205,7 +205,7 @@ func RenderWeekly(wk Weekly, lang Lang) Alert {
 		}
 		subj = fmt.Sprintf(first.subjectFmt, org, wk.Now.WithRoot, wk.Now.Accounts, trend)
 	}
-	subj = truncate(cleanLine(subj), MaxSubject)
+	subj = truncate(CleanLine(subj), MaxSubject)
 	stamp := "empty"
 	if wk.Now != nil {
 		stamp = wk.Now.At.UTC().Format("20060102T150405Z")
@@ -232,11 +232,11 @@ func RenderWeekly(wk Weekly, lang Lang) Alert {
 // weeklyLines writes one language's digest as text lines and as chat
 // markdown lines.
 func weeklyLines(c *catalog, w weeklyWords, wk Weekly) (text, md []string) {
-	title := fmt.Sprintf(w.titleFmt, cleanLine(wk.Organization))
+	title := fmt.Sprintf(w.titleFmt, CleanLine(wk.Organization))
 	text = append(text, title, "")
 	md = append(md, "*"+title+"*")
 	if wk.Now == nil {
-		line := fmt.Sprintf(w.emptyFmt, cleanLine(wk.History))
+		line := fmt.Sprintf(w.emptyFmt, CleanLine(wk.History))
 		return append(text, line), append(md, line)
 	}
 	now, then := wk.Now, wk.Then
