@@ -233,6 +233,14 @@ func runChange(ctx context.Context, o *changeOptions, planOnly bool) error {
 	if err != nil {
 		return err
 	}
+	if !planOnly && (o.yes || changeStdinIsTerminal(o.io.In)) {
+		// Plan, then apply: a live run of this operation on this
+		// organization is refused before the plan opens a single root
+		// session, not after.
+		if err := checkNotRunningEarly(ctx, cfg, o.db, o.kind); err != nil {
+			return err
+		}
+	}
 	var p *remediate.Plan
 	if o.kind == remediate.KindAllowRecovery {
 		p, err = remediate.PlanAllowRecovery(ctx, cfg, o.sel, o.remediateOptions())

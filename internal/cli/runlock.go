@@ -36,3 +36,23 @@ func lockOrgRun(ctx context.Context, cfg aws.Config, db, orgID string, op remedi
 	}
 	return func() { unlock(); st.Close() }, lctx, nil
 }
+
+// checkNotRunningEarly refuses (exit 1, naming the run) when a live run of
+// op holds the lock on the organization cfg's credentials belong to. Where
+// the organization cannot be read, it says nothing: the plan that follows
+// reads it again and fails with the reason, and apply takes the lock.
+func checkNotRunningEarly(ctx context.Context, cfg aws.Config, db string, op remediate.Kind) error {
+	d, err := organizations.NewFromConfig(cfg).DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil || d.Organization == nil {
+		return nil
+	}
+	st, err := openStore(ctx, db)
+	if err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	defer st.Close()
+	if err := remediate.CheckNotRunning(ctx, st, aws.ToString(d.Organization.Id), op); err != nil {
+		return &exitError{code: ExitError, err: err}
+	}
+	return nil
+}

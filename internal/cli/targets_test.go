@@ -371,4 +371,8 @@ func TestApplyWhileRunLockedSendsNothing(t *testing.T) {
 	if changes, _ := sentCalls(srv); len(changes) > 0 {
 		t.Errorf("bare form: sent %v while another run holds the lock", changes)
 	}
+	// Nor did it plan: no root session was opened to read the accounts.
+	if n := srv.Counts()["sts:AssumeRoot"]; n > 0 {
+		t.Errorf("bare form: %d root sessions opened while another run holds the lock", n)
+	}
 }
