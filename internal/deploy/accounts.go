@@ -76,11 +76,7 @@ func addNewAccounts(t *cloudformation.Template) {
 			modeConfigRead,
 			// The organization, its OUs, accounts and SCPs, as the audit
 			// reads them for one account.
-			allow("ReadOrganization", []string{"organizations:DescribeOrganization", "organizations:ListRoots",
-				"organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent",
-				"organizations:ListPolicies", "organizations:ListPoliciesForTarget", "organizations:ListTargetsForPolicy",
-				"organizations:DescribePolicy", "organizations:ListAWSServiceAccessForOrganization",
-				"organizations:ListDelegatedAdministrators", "iam:ListOrganizationsFeatures"}, "*"),
+			allow("ReadOrganization", readOrganizationActions, "*"),
 			// Root sessions: reading the credentials, and deleting them
 			// (IAM User Guide, centralized root access: sts:TaskPolicyArn).
 			statement{Sid: "RootSessions", Effect: "Allow", Action: []string{"sts:AssumeRoot"}, Resource: "*",
@@ -88,35 +84,15 @@ func addNewAccounts(t *cloudformation.Template) {
 			allow("DeadLetters", []string{"sqs:SendMessage"}, getAtt("DeadLetterQueue", "Arn")),
 		),
 	}
-	t.Resources["AccountFunction"] = &lambda.Function{
-		Description:   str("rootguard: audits each new or moved account, and deletes its root credentials in a strict OU with enforce: true"),
-		Runtime:       str("provided.al2023"),
-		Architectures: []string{"arm64"},
-		Handler:       str("bootstrap"),
-		Code:          &lambda.Function_Code{S3Bucket: refPtr(ParamCodeBucket), S3Key: refPtr(ParamCodeKey)},
-		Role:          getAtt("AccountFunctionRole", "Arn"),
-		MemorySize:    integer(accountMemory),
-		Timeout:       integer(accountTimeout),
-		Environment: &lambda.Function_Environment{Variables: map[string]string{
+	t.Resources["AccountFunction"] = goFunction("rootguard: audits each new or moved account, and deletes its root credentials in a strict OU with enforce: true",
+		"AccountFunctionRole", "AccountFunctionPolicy", "AccountLogGroup", accountMemory, accountTimeout, map[string]string{
 			"ACCOUNT_EVENTS": "true",
 			"TABLE_NAME":     ref("Table"),
 			"TOPIC_ARN":      ref("AlertTopic"),
 			"LANGUAGE":       ref(ParamLanguage),
 			"MODE_CONFIG":    cloudformation.If("HasModeConfig", sub("s3://${ModeConfigBucket}/${ModeConfigKey}"), ""),
-		}},
-		LoggingConfig:              &lambda.Function_LoggingConfig{LogGroup: refPtr("AccountLogGroup"), LogFormat: str("JSON")},
-		AWSCloudFormationDependsOn: []string{"AccountFunctionPolicy"},
-	}
-	t.Resources["AccountFunctionEventInvokeConfig"] = &lambda.EventInvokeConfig{
-		FunctionName:             ref("AccountFunction"),
-		Qualifier:                "$LATEST",
-		MaximumRetryAttempts:     integer(asyncRetries),
-		MaximumEventAgeInSeconds: integer(lambdaTargetMaxAgeSec),
-		DestinationConfig: &lambda.EventInvokeConfig_DestinationConfig{
-			OnFailure: &lambda.EventInvokeConfig_OnFailure{Destination: getAtt("DeadLetterQueue", "Arn")},
-		},
-		AWSCloudFormationDependsOn: []string{"AccountFunctionPolicy"},
-	}
+		})
+	t.Resources["AccountFunctionEventInvokeConfig"] = asyncInvokeConfig("AccountFunction", "AccountFunctionPolicy", asyncRetries)
 	var ruleARNs []any
 	ps := newaccount.Patterns()
 	for i, id := range ruleIDs("AccountRule", ps) {

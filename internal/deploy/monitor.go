@@ -11,7 +11,6 @@ import (
 	"github.com/awslabs/goformation/v7/cloudformation"
 	"github.com/awslabs/goformation/v7/cloudformation/cloudwatch"
 	"github.com/awslabs/goformation/v7/cloudformation/iam"
-	"github.com/awslabs/goformation/v7/cloudformation/lambda"
 	"github.com/awslabs/goformation/v7/cloudformation/logs"
 	"github.com/awslabs/goformation/v7/cloudformation/policies"
 	"github.com/awslabs/goformation/v7/cloudformation/s3"
@@ -111,11 +110,7 @@ func addScheduledAudit(t *cloudformation.Template) {
 			// The organization, its OUs, accounts and SCPs, as `rootguard
 			// audit` reads them: Organizations answers the management
 			// account or a delegated administrator.
-			allow("ReadOrganization", []string{"organizations:DescribeOrganization", "organizations:ListRoots",
-				"organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent",
-				"organizations:ListPolicies", "organizations:ListPoliciesForTarget", "organizations:ListTargetsForPolicy",
-				"organizations:DescribePolicy", "organizations:ListAWSServiceAccessForOrganization",
-				"organizations:ListDelegatedAdministrators", "iam:ListOrganizationsFeatures"}, "*"),
+			allow("ReadOrganization", readOrganizationActions, "*"),
 			// Root sessions scoped to reading root's credentials, and only
 			// those ("sts:TaskPolicyArn", IAM User Guide, centralized root
 			// access).
@@ -125,39 +120,20 @@ func addScheduledAudit(t *cloudformation.Template) {
 			allow("DeadLetters", []string{"sqs:SendMessage"}, getAtt("DeadLetterQueue", "Arn")),
 		),
 	}
-	t.Resources["AuditFunction"] = &lambda.Function{
-		Description:   str("rootguard: the scheduled audit of every account's root user"),
-		Runtime:       str("provided.al2023"),
-		Architectures: []string{"arm64"},
-		Handler:       str("bootstrap"),
-		Code:          &lambda.Function_Code{S3Bucket: refPtr(ParamCodeBucket), S3Key: refPtr(ParamCodeKey)},
-		Role:          getAtt("AuditFunctionRole", "Arn"),
-		MemorySize:    integer(auditMemory),
-		Timeout:       integer(auditTimeout),
-		// One run at a time: a second tick waits for (or is retried
-		// after) the first.
-		ReservedConcurrentExecutions: integer(1),
-		Environment: &lambda.Function_Environment{Variables: map[string]string{
+	fn := goFunction("rootguard: the scheduled audit of every account's root user",
+		"AuditFunctionRole", "AuditFunctionPolicy", "AuditLogGroup", auditMemory, auditTimeout, map[string]string{
 			"HISTORY":    sub("s3://${HistoryBucket}/${OrganizationId}"),
 			"TOPIC_ARN":  ref("AlertTopic"),
 			"LANGUAGE":   ref(ParamLanguage),
 			"STRICT_OUS": ref(ParamStrictOUs),
-		}},
-		LoggingConfig:              &lambda.Function_LoggingConfig{LogGroup: refPtr("AuditLogGroup"), LogFormat: str("JSON")},
-		AWSCloudFormationDependsOn: []string{"AuditFunctionPolicy"},
-	}
+		})
+	// One run at a time: a second tick waits for (or is retried after)
+	// the first.
+	fn.ReservedConcurrentExecutions = integer(1)
+	t.Resources["AuditFunction"] = fn
 	// The schedule invokes asynchronously: Lambda retries nothing, the
 	// schedule's retry policy does, then its dead-letter queue.
-	t.Resources["AuditFunctionEventInvokeConfig"] = &lambda.EventInvokeConfig{
-		FunctionName:             ref("AuditFunction"),
-		Qualifier:                "$LATEST",
-		MaximumRetryAttempts:     integer(0),
-		MaximumEventAgeInSeconds: integer(lambdaTargetMaxAgeSec),
-		DestinationConfig: &lambda.EventInvokeConfig_DestinationConfig{
-			OnFailure: &lambda.EventInvokeConfig_OnFailure{Destination: getAtt("DeadLetterQueue", "Arn")},
-		},
-		AWSCloudFormationDependsOn: []string{"AuditFunctionPolicy"},
-	}
+	t.Resources["AuditFunctionEventInvokeConfig"] = asyncInvokeConfig("AuditFunction", "AuditFunctionPolicy", 0)
 	t.Resources["SchedulerRole"] = &iam.Role{
 		Description:              str("rootguard: lets EventBridge Scheduler start the scheduled audit, and nothing else"),
 		AssumeRolePolicyDocument: servicePrincipalTrust("scheduler.amazonaws.com", true),

@@ -574,36 +574,16 @@ func auditTemplate() *cloudformation.Template {
 			allow("DeadLetters", []string{"sqs:SendMessage"}, getAtt("DeadLetterQueue", "Arn")),
 		),
 	}
-	t.Resources["Function"] = &lambda.Function{
-		Description:   str("rootguard: classifies root-user events and alerts"),
-		Runtime:       str("provided.al2023"),
-		Architectures: []string{"arm64"},
-		Handler:       str("bootstrap"),
-		Code:          &lambda.Function_Code{S3Bucket: refPtr(ParamCodeBucket), S3Key: refPtr(ParamCodeKey)},
-		Role:          getAtt("FunctionRole", "Arn"),
-		MemorySize:    integer(256),
-		Timeout:       integer(60),
-		Environment: &lambda.Function_Environment{Variables: map[string]string{
+	t.Resources["Function"] = goFunction("rootguard: classifies root-user events and alerts",
+		"FunctionRole", "FunctionPolicy", "LogGroup", 256, 60, map[string]string{
 			"TOPIC_ARN":  ref("AlertTopic"),
 			"TABLE_NAME": ref("Table"),
 			"LANGUAGE":   ref(ParamLanguage),
 			"APPROVERS":  ref(ParamApprovers),
 			// The standing approval of the scheduled audit, declared here.
 			"STANDING_AUDIT_PRINCIPALS": ref(ParamAuditPrincipals),
-		}},
-		LoggingConfig:              &lambda.Function_LoggingConfig{LogGroup: refPtr("LogGroup"), LogFormat: str("JSON")},
-		AWSCloudFormationDependsOn: []string{"FunctionPolicy"},
-	}
-	t.Resources["FunctionEventInvokeConfig"] = &lambda.EventInvokeConfig{
-		FunctionName:             ref("Function"),
-		Qualifier:                "$LATEST",
-		MaximumRetryAttempts:     integer(asyncRetries),
-		MaximumEventAgeInSeconds: integer(lambdaTargetMaxAgeSec),
-		DestinationConfig: &lambda.EventInvokeConfig_DestinationConfig{
-			OnFailure: &lambda.EventInvokeConfig_OnFailure{Destination: getAtt("DeadLetterQueue", "Arn")},
-		},
-		AWSCloudFormationDependsOn: []string{"FunctionPolicy"},
-	}
+		})
+	t.Resources["FunctionEventInvokeConfig"] = asyncInvokeConfig("Function", "FunctionPolicy", asyncRetries)
 
 	alarmActions := []string{cloudformation.If("HasAlarmTopic", ref(ParamAlarmTopicARN), ref("AlertTopic"))}
 	t.Resources["FunctionErrorsAlarm"] = &cloudwatch.Alarm{
@@ -889,4 +869,47 @@ func intrinsic(s string) (any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// readOrganizationActions are what the audit calls to read the
+// organization, its OUs, accounts and SCPs: Organizations answers them to
+// the management account or a delegated administrator.
+var readOrganizationActions = []string{"organizations:DescribeOrganization", "organizations:ListRoots",
+	"organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent",
+	"organizations:ListPolicies", "organizations:ListPoliciesForTarget", "organizations:ListTargetsForPolicy",
+	"organizations:DescribePolicy", "organizations:ListAWSServiceAccessForOrganization",
+	"organizations:ListDelegatedAdministrators", "iam:ListOrganizationsFeatures"}
+
+// goFunction is a function running rootguard's Lambda code (one zip, its
+// handler chosen by env) with the execution role role, whose permissions
+// are the separate resource policy, logging as JSON to logGroup.
+func goFunction(description, role, policy, logGroup string, memory, timeout int, env map[string]string) *lambda.Function {
+	return &lambda.Function{
+		Description:                str(description),
+		Runtime:                    str("provided.al2023"),
+		Architectures:              []string{"arm64"},
+		Handler:                    str("bootstrap"),
+		Code:                       &lambda.Function_Code{S3Bucket: refPtr(ParamCodeBucket), S3Key: refPtr(ParamCodeKey)},
+		Role:                       getAtt(role, "Arn"),
+		MemorySize:                 integer(memory),
+		Timeout:                    integer(timeout),
+		Environment:                &lambda.Function_Environment{Variables: env},
+		LoggingConfig:              &lambda.Function_LoggingConfig{LogGroup: refPtr(logGroup), LogFormat: str("JSON")},
+		AWSCloudFormationDependsOn: []string{policy},
+	}
+}
+
+// asyncInvokeConfig retries an asynchronous invocation of function
+// retries times, then sends it to the dead-letter queue.
+func asyncInvokeConfig(function, policy string, retries int) *lambda.EventInvokeConfig {
+	return &lambda.EventInvokeConfig{
+		FunctionName:             ref(function),
+		Qualifier:                "$LATEST",
+		MaximumRetryAttempts:     integer(retries),
+		MaximumEventAgeInSeconds: integer(lambdaTargetMaxAgeSec),
+		DestinationConfig: &lambda.EventInvokeConfig_DestinationConfig{
+			OnFailure: &lambda.EventInvokeConfig_OnFailure{Destination: getAtt("DeadLetterQueue", "Arn")},
+		},
+		AWSCloudFormationDependsOn: []string{policy},
+	}
 }
