@@ -103,12 +103,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.Table == "" {
 		errs = append(errs, errors.New("TABLE_NAME is not set"))
 	}
-	switch l := notify.Lang(getenv("LANGUAGE")); l {
-	case "":
-	case notify.English, notify.Japanese, notify.Both:
+	if l, err := notify.ParseLang(getenv("LANGUAGE")); err != nil {
+		errs = append(errs, fmt.Errorf("LANGUAGE %w", err))
+	} else {
 		c.Lang = l
-	default:
-		errs = append(errs, fmt.Errorf("LANGUAGE %q: want en, ja or both", l))
 	}
 	duration := func(name string, into *time.Duration) {
 		v := getenv(name)

@@ -74,7 +74,7 @@ func runAlertTest(ctx context.Context, o *alertTestOptions) error {
 		return usageError("no topic: give --topic-arn or set TOPIC_ARN")
 	}
 	lang := notify.Lang(o.lang)
-	if lang != notify.English && lang != notify.Japanese && lang != notify.Both {
+	if !lang.Valid() {
 		return usageError("--lang %q: want en, ja or both", o.lang)
 	}
 	if !accountIDRE.MatchString(o.account) {

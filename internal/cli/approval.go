@@ -132,7 +132,7 @@ func (o *approvalOptions) open(ctx context.Context) (*alert.Table, report.Format
 	if o.table == "" {
 		return nil, "", usageError("no table: give --table or set ROOTGUARD_TABLE")
 	}
-	if l := notify.Lang(o.lang); l != notify.English && l != notify.Japanese && l != notify.Both {
+	if !notify.Lang(o.lang).Valid() {
 		return nil, "", usageError("--lang %q: want en, ja or both", o.lang)
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)

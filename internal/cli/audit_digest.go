@@ -60,7 +60,7 @@ func runAuditDigest(ctx context.Context, io IO, o *auditDigestOptions) error {
 		return usageError("--output %q: want table or json", o.output)
 	}
 	lang := notify.Lang(o.language)
-	if lang != notify.English && lang != notify.Japanese && lang != notify.Both {
+	if !lang.Valid() {
 		return usageError("--language %q: want en, ja or both", o.language)
 	}
 	if o.from != "" && (o.db != "" || o.org != "") {

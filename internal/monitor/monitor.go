@@ -19,8 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,6 +31,7 @@ import (
 	"github.com/rootguard/rootguard/internal/history"
 	"github.com/rootguard/rootguard/internal/newaccount"
 	"github.com/rootguard/rootguard/internal/notify"
+	"github.com/rootguard/rootguard/internal/pace"
 )
 
 // Command is the value of the rootguard field of the event the audit
@@ -85,13 +84,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.Topics.Main == "" {
 		errs = append(errs, errors.New("TOPIC_ARN is not set"))
 	}
-	switch l := notify.Lang(getenv("LANGUAGE")); l {
-	case "", notify.English:
-		c.Lang = notify.English
-	case notify.Japanese, notify.Both:
-		c.Lang = l
-	default:
-		errs = append(errs, fmt.Errorf("LANGUAGE %q: want en, ja or both", l))
+	if c.Lang, err = notify.ParseLang(getenv("LANGUAGE")); err != nil {
+		errs = append(errs, fmt.Errorf("LANGUAGE %w", err))
 	}
 	if c.ModeConfig, err = newaccount.ParseLocation(getenv("MODE_CONFIG")); err != nil {
 		errs = append(errs, fmt.Errorf("MODE_CONFIG: %w", err))
@@ -111,12 +105,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	c.SecurityHubRegion = getenv("SECURITY_HUB_REGION")
 	c.Audit.RoleName = getenv("AUDIT_ROLE_NAME")
 	if v := getenv("ASSUME_ROOT_RATE"); v != "" {
-		// A whole, finite, positive number: "5/s" is not 5, and NaN or Inf
-		// would leave the AssumeRoot pace without a number.
-		rate, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		c.Audit.AssumeRootRate = rate
-		if err != nil || !(rate > 0) || math.IsInf(rate, 0) {
-			errs = append(errs, fmt.Errorf("ASSUME_ROOT_RATE %q: want a positive number", v))
+		if c.Audit.AssumeRootRate, err = pace.ParseRate(v); err != nil {
+			errs = append(errs, fmt.Errorf("ASSUME_ROOT_RATE %w", err))
 		}
 	}
 	return c, errors.Join(errs...)

@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,6 +16,7 @@ import (
 	"github.com/rootguard/rootguard/internal/audit"
 	"github.com/rootguard/rootguard/internal/mode"
 	"github.com/rootguard/rootguard/internal/notify"
+	"github.com/rootguard/rootguard/internal/pace"
 	"github.com/rootguard/rootguard/internal/remediate"
 )
 
@@ -51,13 +49,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	if c.Topics.Main == "" {
 		errs = append(errs, errors.New("TOPIC_ARN is not set"))
 	}
-	switch l := notify.Lang(getenv("LANGUAGE")); l {
-	case "", notify.English:
-		c.Lang = notify.English
-	case notify.Japanese, notify.Both:
-		c.Lang = l
-	default:
-		errs = append(errs, fmt.Errorf("LANGUAGE %q: want en, ja or both", l))
+	var err error
+	if c.Lang, err = notify.ParseLang(getenv("LANGUAGE")); err != nil {
+		errs = append(errs, fmt.Errorf("LANGUAGE %w", err))
 	}
 	loc, err := ParseLocation(getenv("MODE_CONFIG"))
 	if err != nil {
@@ -65,11 +59,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	c.ModeConfig = loc
 	if v := getenv("ASSUME_ROOT_RATE"); v != "" {
-		// A whole, finite, positive number: "5/s" is not 5, and NaN or Inf
-		// would leave the AssumeRoot pace without a number.
-		rate, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if err != nil || !(rate > 0) || math.IsInf(rate, 0) {
-			errs = append(errs, fmt.Errorf("ASSUME_ROOT_RATE %q: want a positive number", v))
+		rate, err := pace.ParseRate(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ASSUME_ROOT_RATE %w", err))
 		}
 		c.Audit.AssumeRootRate, c.Remediate.AssumeRootRate = rate, rate
 	}

@@ -31,6 +31,21 @@ const (
 	Both     Lang = "both"
 )
 
+// Valid reports whether l is one of en, ja and both.
+func (l Lang) Valid() bool { return l == English || l == Japanese || l == Both }
+
+// ParseLang reads a LANGUAGE setting: en, ja or both; empty is English.
+func ParseLang(s string) (Lang, error) {
+	l := Lang(s)
+	switch {
+	case l == "":
+		return English, nil
+	case !l.Valid():
+		return "", fmt.Errorf("%q: want en, ja or both", s)
+	}
+	return l, nil
+}
+
 // MaxSubject is the longest subject Render writes, in characters: SNS
 // takes subjects of UTF-8 text without line breaks or control characters,
 // shorter than 100 characters.
