@@ -11,7 +11,6 @@ import (
 // words are one language's texts of a drift alert.
 type words struct {
 	subject, intro, action string
-	kinds                  map[string]string
 }
 
 var catalog = map[notify.Lang]words{
@@ -19,21 +18,11 @@ var catalog = map[notify.Lang]words{
 		subject: "[HIGH] rootguard: %d root regression(s) in %s",
 		intro:   "The scheduled root audit of %s (%s) found what got worse since the previous run (%s):",
 		action:  "Fix it, or approve it, then the next run archives its Security Hub finding. Details: rootguard audit diff --from %s",
-		kinds: map[string]string{
-			CredentialAppeared: "root credential appeared", MFARemoved: "root MFA removed", FeatureDisabled: "feature disabled",
-			NewAccountWithRoot: "new account with root credentials", SCPBlocksSessions: "an SCP now blocks root sessions",
-			LeftStrictOU: "left a strict OU",
-		},
 	},
 	notify.Japanese: {
 		subject: "[HIGH] rootguard: ルートユーザーの状態が悪化 %d 件 (%s)",
 		intro:   "%s の定期ルート監査 (%s) で、前回 (%s) から悪化した項目が見つかりました:",
 		action:  "是正するか承認してください。是正後の次回実行で Security Hub の検出結果はアーカイブされます。詳細: rootguard audit diff --from %s",
-		kinds: map[string]string{
-			CredentialAppeared: "ルート認証情報の出現", MFARemoved: "ルート MFA の削除", FeatureDisabled: "機能の無効化",
-			NewAccountWithRoot: "ルート認証情報を持つ新規アカウント", SCPBlocksSessions: "SCP がルートセッションを拒否",
-			LeftStrictOU: "strict OU からの移動",
-		},
 	},
 }
 
@@ -65,7 +54,7 @@ func Render(regs []Regression, prev, cur *audit.Report, history string, lang not
 			if who == "" {
 				who = cur.Organization.ID
 			}
-			body = append(body, fmt.Sprintf("  - %s: %s: %s", who, w.kinds[r.Kind], notify.CleanLine(r.Detail)))
+			body = append(body, fmt.Sprintf("  - %s: %s: %s", who, notify.KindText(l, r.Kind), notify.CleanLine(r.Detail)))
 		}
 		body = append(body, "", fmt.Sprintf(w.action, history))
 	}

@@ -104,6 +104,16 @@ type weeklyWords struct {
 	kinds                                           map[string]string
 }
 
+// KindText is the text, in l (English or Japanese), of a kind of change
+// the scheduled audit reports (monitor's regression kinds, fixed and
+// feature-enabled): one table for the drift page and the digest.
+func KindText(l Lang, kind string) string {
+	if l == Japanese {
+		return weeklyJA.kinds[kind]
+	}
+	return weeklyEN.kinds[kind]
+}
+
 var weeklyEN = weeklyWords{
 	subjectFmt:      "rootguard weekly digest %s: %d of %d accounts with root credentials%s",
 	emptySubjectFmt: "rootguard weekly digest %s: no scheduled audit in the history",
