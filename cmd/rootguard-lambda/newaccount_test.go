@@ -1,9 +1,7 @@
 package main_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -11,13 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
@@ -85,30 +77,30 @@ func TestNewAccountsUnderRIE(t *testing.T) {
 		return res
 	}
 
-	prod := vend(t, org, "vended-prod", "ou-ex12-prod0001")
+	prod := org.VendAccount(t, "vended-prod", "ou-ex12-prod0001")
 	ev := trailEvent(t, org, "CreateAccountResult", prod)
 	res := invoke(ev)
 	if res.Outcome != newaccount.OutcomeEnforced || res.Deletion == nil || !res.Deletion.Verified() {
 		t.Fatalf("enforced: %+v", res)
 	}
-	if hasPassword(t, org, prod) || deleteCalls(org, prod) != 1 {
-		t.Fatalf("after the event: password %v, %d DeleteLoginProfile", hasPassword(t, org, prod), deleteCalls(org, prod))
+	if org.HasRootPassword(t, prod) || org.LoginProfileDeletions(prod) != 1 {
+		t.Fatalf("after the event: password %v, %d DeleteLoginProfile", org.HasRootPassword(t, prod), org.LoginProfileDeletions(prod))
 	}
 	msgs := q.Receive(t, time.Second)
 	if len(msgs) != 1 || msgs[0].Attributes["outcome"] != newaccount.OutcomeEnforced || !strings.Contains(msgs[0].Subject, prod) {
 		t.Fatalf("messages: %+v", msgs)
 	}
 
-	if again := invoke(ev); again.Outcome != newaccount.OutcomeDuplicate || deleteCalls(org, prod) != 1 {
-		t.Errorf("redelivery: %+v, %d DeleteLoginProfile", again, deleteCalls(org, prod))
+	if again := invoke(ev); again.Outcome != newaccount.OutcomeDuplicate || org.LoginProfileDeletions(prod) != 1 {
+		t.Errorf("redelivery: %+v, %d DeleteLoginProfile", again, org.LoginProfileDeletions(prod))
 	}
 	if msgs := q.Receive(t, 500*time.Millisecond); len(msgs) != 0 {
 		t.Errorf("redelivery sent %d messages", len(msgs))
 	}
 
-	flex := vend(t, org, "vended-security", "ou-ex12-security")
+	flex := org.VendAccount(t, "vended-security", "ou-ex12-security")
 	res = invoke(trailEvent(t, org, "MoveAccount", flex))
-	if res.Outcome != newaccount.OutcomeReported || res.Mode == nil || res.Mode.Mode != "flexible" || !hasPassword(t, org, flex) || deleteCalls(org, flex) != 0 {
+	if res.Outcome != newaccount.OutcomeReported || res.Mode == nil || res.Mode.Mode != "flexible" || !org.HasRootPassword(t, flex) || org.LoginProfileDeletions(flex) != 0 {
 		t.Errorf("flexible: %+v", res)
 	}
 	if msgs := q.Receive(t, time.Second); len(msgs) != 1 || msgs[0].Attributes["page"] != "false" {
@@ -119,85 +111,6 @@ func TestNewAccountsUnderRIE(t *testing.T) {
 	if err != nil || !inv.FunctionError {
 		t.Errorf("an alert event to the account function: %v %s", err, inv.Body)
 	}
-}
-
-// vend creates an account through Organizations, moves it into ou and
-// gives its root user a password (a root session may), as a vending
-// pipeline could leave it.
-func vend(t *testing.T, org *testenv.Organizations, name, ou string) string {
-	t.Helper()
-	ctx := t.Context()
-	o := organizations.NewFromConfig(org.Config)
-	out, err := o.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(name), Email: aws.String(name + "@example.com")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var id string
-	for range 50 {
-		st, err := o.DescribeCreateAccountStatus(ctx, &organizations.DescribeCreateAccountStatusInput{CreateAccountRequestId: out.CreateAccountStatus.Id})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.CreateAccountStatus.State == orgtypes.CreateAccountStateSucceeded {
-			id = aws.ToString(st.CreateAccountStatus.AccountId)
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if id == "" {
-		t.Fatal("CreateAccount did not succeed")
-	}
-	parents, err := o.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String(id)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := o.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: aws.String(id),
-		SourceParentId: parents.Parents[0].Id, DestinationParentId: aws.String(ou)}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rootIAM(t, org, id, "IAMCreateRootUserPassword").CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{}); err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
-func rootIAM(t *testing.T, org *testenv.Organizations, account, task string) *iam.Client {
-	t.Helper()
-	out, err := sts.NewFromConfig(org.Config).AssumeRoot(t.Context(), &sts.AssumeRootInput{
-		TargetPrincipal: aws.String(account),
-		TaskPolicyArn:   &ststypes.PolicyDescriptorType{Arn: aws.String(awssim.TaskPolicyARN(task))},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := org.Config.Copy()
-	c := out.Credentials
-	cfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
-	return iam.NewFromConfig(cfg)
-}
-
-func hasPassword(t *testing.T, org *testenv.Organizations, account string) bool {
-	t.Helper()
-	_, err := rootIAM(t, org, account, "IAMAuditRootUserCredentials").GetLoginProfile(t.Context(), &iam.GetLoginProfileInput{})
-	var nse *iamtypes.NoSuchEntityException
-	if errors.As(err, &nse) {
-		return false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return true
-}
-
-// deleteCalls counts the DeleteLoginProfile calls awssim answered in account.
-func deleteCalls(org *testenv.Organizations, account string) int {
-	c := 0
-	for _, r := range org.Server.TrailRecords() {
-		if bytes.Contains(r, []byte(`"eventName":"DeleteLoginProfile"`)) && bytes.Contains(r, []byte(`"recipientAccountId":"`+account+`"`)) {
-			c++
-		}
-	}
-	return c
 }
 
 // trailEvent is the one EventBridge event awssim delivered for eventName

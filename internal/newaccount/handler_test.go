@@ -2,7 +2,6 @@ package newaccount_test
 
 import (
 	"bytes"
-	"errors"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -13,13 +12,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
@@ -96,90 +90,6 @@ func newWorld(t *testing.T) *World {
 	return w
 }
 
-// CreateAccount creates an account through Organizations, moves it into
-// ou and gives its root user a password (with a root session, as AWS
-// allows), as an account vending pipeline might leave it. It returns the
-// account id.
-func (w *World) CreateAccount(t *testing.T, name, ou string) string {
-	t.Helper()
-	ctx := t.Context()
-	o := organizations.NewFromConfig(w.Org.Config)
-	out, err := o.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(name), Email: aws.String(name + "@example.com")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var id string
-	for range 50 {
-		st, err := o.DescribeCreateAccountStatus(ctx, &organizations.DescribeCreateAccountStatusInput{CreateAccountRequestId: out.CreateAccountStatus.Id})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.CreateAccountStatus.State == orgtypes.CreateAccountStateSucceeded {
-			id = aws.ToString(st.CreateAccountStatus.AccountId)
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if id == "" {
-		t.Fatal("CreateAccount did not succeed")
-	}
-	parents, err := o.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String(id)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if from := aws.ToString(parents.Parents[0].Id); from != ou {
-		if _, err := o.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: aws.String(id),
-			SourceParentId: aws.String(from), DestinationParentId: aws.String(ou)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := w.RootIAM(t, id, "IAMCreateRootUserPassword").CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{}); err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
-// RootIAM opens a root session in account with one of AWS's task policies.
-func (w *World) RootIAM(t *testing.T, account, task string) *iam.Client {
-	t.Helper()
-	out, err := sts.NewFromConfig(w.Org.Config).AssumeRoot(t.Context(), &sts.AssumeRootInput{
-		TargetPrincipal: aws.String(account),
-		TaskPolicyArn:   &ststypes.PolicyDescriptorType{Arn: aws.String(awssim.TaskPolicyARN(task))},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := w.Org.Config.Copy()
-	c := out.Credentials
-	cfg.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
-	return iam.NewFromConfig(cfg)
-}
-
-// HasPassword reads the root user's login profile with an audit session.
-func (w *World) HasPassword(t *testing.T, account string) bool {
-	t.Helper()
-	_, err := w.RootIAM(t, account, "IAMAuditRootUserCredentials").GetLoginProfile(t.Context(), &iam.GetLoginProfileInput{})
-	var nse *iamtypes.NoSuchEntityException
-	if errors.As(err, &nse) {
-		return false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return true
-}
-
-// Deletions counts the DeleteLoginProfile calls awssim recorded in account.
-func (w *World) Deletions(account string) int {
-	c := 0
-	for _, r := range w.Org.Server.TrailRecords() {
-		if bytes.Contains(r, []byte(`"eventName":"DeleteLoginProfile"`)) && bytes.Contains(r, []byte(`"recipientAccountId":"`+account+`"`)) {
-			c++
-		}
-	}
-	return c
-}
-
 // Event is a documented event of testdata/events with the account and
 // event id replaced.
 func Event(t *testing.T, file, account, eventID string) []byte {
@@ -209,8 +119,8 @@ func (w *World) handle(t *testing.T, payload []byte) *newaccount.Result {
 // deletes nothing and says nothing.
 func TestCreateAccountResultEnforced(t *testing.T) {
 	w := newWorld(t)
-	id := w.CreateAccount(t, "vended-prod", "ou-ex12-prod0001")
-	if !w.HasPassword(t, id) {
+	id := w.Org.VendAccount(t, "vended-prod", "ou-ex12-prod0001")
+	if !w.Org.HasRootPassword(t, id) {
 		t.Fatal("no password before the event")
 	}
 	ev := Event(t, "createaccountresult-succeeded.json", id, "0c1d2e3f-0000-4000-8000-000000000001")
@@ -218,8 +128,8 @@ func TestCreateAccountResultEnforced(t *testing.T) {
 	if res.Outcome != newaccount.OutcomeEnforced || res.Mode == nil || !res.Mode.Enforce || res.Deletion == nil || !res.Deletion.Verified() {
 		t.Fatalf("result: %+v %+v", res, res.Deletion)
 	}
-	if w.HasPassword(t, id) || w.Deletions(id) != 1 {
-		t.Fatalf("after the event: password %v, %d deletions", w.HasPassword(t, id), w.Deletions(id))
+	if w.Org.HasRootPassword(t, id) || w.Org.LoginProfileDeletions(id) != 1 {
+		t.Fatalf("after the event: password %v, %d deletions", w.Org.HasRootPassword(t, id), w.Org.LoginProfileDeletions(id))
 	}
 	if res.Account == nil || res.Account.Root == nil || res.Account.Root.HasCredentials() {
 		t.Errorf("audit after the deletion: %+v", res.Account)
@@ -237,8 +147,8 @@ func TestCreateAccountResultEnforced(t *testing.T) {
 
 	// Redelivered: nothing twice.
 	again := w.handle(t, ev)
-	if again.Outcome != newaccount.OutcomeDuplicate || w.Deletions(id) != 1 {
-		t.Errorf("redelivery: %+v, %d deletions", again, w.Deletions(id))
+	if again.Outcome != newaccount.OutcomeDuplicate || w.Org.LoginProfileDeletions(id) != 1 {
+		t.Errorf("redelivery: %+v, %d deletions", again, w.Org.LoginProfileDeletions(id))
 	}
 	if msgs := w.Queue.Receive(t, 500*time.Millisecond); len(msgs) != 0 {
 		t.Errorf("redelivery sent %d messages", len(msgs))
@@ -260,12 +170,12 @@ func TestFlexibleOnlyReports(t *testing.T) {
 		{"vended-root", aws.ToString(root.Roots[0].Id), "flexible", "false"},
 		{"vended-security", "ou-ex12-security", "strict", "true"},
 	} {
-		id := w.CreateAccount(t, tc.name, tc.ou)
+		id := w.Org.VendAccount(t, tc.name, tc.ou)
 		res := w.handle(t, Event(t, "moveaccount.json", id, "move-"+tc.name))
 		if res.Outcome != newaccount.OutcomeReported || string(res.Mode.Mode) != tc.mode || res.Deletion != nil {
 			t.Errorf("%s: %+v", tc.name, res)
 		}
-		if !w.HasPassword(t, id) || w.Deletions(id) != 0 {
+		if !w.Org.HasRootPassword(t, id) || w.Org.LoginProfileDeletions(id) != 0 {
 			t.Errorf("%s: the password was deleted", tc.name)
 		}
 		msgs := w.Queue.Receive(t, time.Second)
@@ -288,7 +198,7 @@ func TestFlexibleOnlyReports(t *testing.T) {
 // retry alerts once, from the journal, without deleting again.
 func TestRetryAfterFailedAlert(t *testing.T) {
 	w := newWorld(t)
-	id := w.CreateAccount(t, "vended-busy", "ou-ex12-prod0001")
+	id := w.Org.VendAccount(t, "vended-busy", "ou-ex12-prod0001")
 	ev := Event(t, "createaccountresult-succeeded.json", id, "busy-1")
 	// A first invocation that claimed the event and died: its lease holds.
 	w.Cfg.Lease = time.Hour
@@ -299,8 +209,8 @@ func TestRetryAfterFailedAlert(t *testing.T) {
 	w.SNS.FailPublish(w.Topic, false)
 	// It released the lease: the retry completes, without a second deletion.
 	res := w.handle(t, ev)
-	if res.Outcome != newaccount.OutcomeEnforced || w.Deletions(id) != 1 {
-		t.Errorf("retry: %+v, %d deletions", res, w.Deletions(id))
+	if res.Outcome != newaccount.OutcomeEnforced || w.Org.LoginProfileDeletions(id) != 1 {
+		t.Errorf("retry: %+v, %d deletions", res, w.Org.LoginProfileDeletions(id))
 	}
 	if msgs := w.Queue.Receive(t, time.Second); len(msgs) != 1 {
 		t.Errorf("%d messages", len(msgs))
@@ -316,11 +226,11 @@ func TestControlTowerAndJoin(t *testing.T) {
 		{"vended-ct", "createmanagedaccount.json"},
 		{"joined", "accountjoinedorganization.json"},
 	} {
-		id := w.CreateAccount(t, tc.name, "ou-ex12-prod0001")
+		id := w.Org.VendAccount(t, tc.name, "ou-ex12-prod0001")
 		b := Event(t, tc.file, id, "ev-"+tc.name)
 		b = bytes.ReplaceAll(b, []byte("222222222222"), []byte(id)) // the joined account of accountjoinedorganization.json
 		res := w.handle(t, b)
-		if res.Outcome != newaccount.OutcomeEnforced || w.HasPassword(t, id) || w.Deletions(id) != 1 {
+		if res.Outcome != newaccount.OutcomeEnforced || w.Org.HasRootPassword(t, id) || w.Org.LoginProfileDeletions(id) != 1 {
 			t.Errorf("%s: %+v", tc.name, res)
 		}
 		if msgs := w.Queue.Receive(t, time.Second); len(msgs) != 1 {
