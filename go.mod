@@ -84,5 +84,6 @@ require (
 
 tool (
 	github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+	github.com/rootguard/rootguard/cmd/rootguard-sns
 	honnef.co/go/tools/cmd/staticcheck
 )

@@ -40,6 +40,7 @@ type sandboxOptions struct {
 	sns           bool
 	dynamodb      bool
 	dynalite      string
+	snsServer     string
 	command       []string // after --: run it against the sandbox, then stop
 	ready         func(env map[string]string)
 }
@@ -66,11 +67,13 @@ Every call it serves is recorded as the CloudTrail record AWS writes for it
 and delivered, in an organization trail's layout, to an S3 bucket of the
 management account; ROOTGUARD_TRAIL names it, for rootguard scan.
 
-For approval and alert test it also serves SNS (goaws: TOPIC_ARN,
-CHATBOT_TOPIC_ARN, AWS_ENDPOINT_URL_SNS) and, where npm ci --prefix tools was
-run, starts dynalite for DynamoDB (the approvals table ROOTGUARD_TABLE,
-AWS_ENDPOINT_URL_DYNAMODB) and stops it with itself; ROOTGUARD_APPROVER_*
-are the credentials of a second principal, to approve with.
+For approval and alert test it also starts rootguard-sns, goaws serving SNS
+(TOPIC_ARN, CHATBOT_TOPIC_ARN, AWS_ENDPOINT_URL_SNS), and, where npm ci
+--prefix tools was run, dynalite for DynamoDB (the approvals table
+ROOTGUARD_TABLE, AWS_ENDPOINT_URL_DYNAMODB), and stops both with itself;
+ROOTGUARD_APPROVER_* are the credentials of a second principal, to approve
+with. rootguard-sns is looked for beside rootguard, then on PATH, then built
+with go tool in the rootguard checkout (go.mod pins it).
 
 The organization comes from a scenario file (see internal/awssim/testdata/
 scenario.yaml) or is generated with --accounts and --seed.`,
@@ -103,6 +106,7 @@ scenario.yaml) or is generated with --accounts and --seed.`,
 	f.StringVarP(&o.output, "output", "o", "table", "how to print the environment: table (shell exports) or json")
 	f.BoolVar(&o.sns, "sns", true, "serve SNS (goaws) with the alert topics, for alert test and approval")
 	f.BoolVar(&o.dynamodb, "dynamodb", true, "serve DynamoDB (dynalite) with the approvals table, for approval; needs `npm ci --prefix tools`")
+	f.StringVar(&o.snsServer, "sns-server", "", "rootguard-sns to run for SNS (default: beside rootguard, on PATH, or built with go tool in the rootguard checkout)")
 	f.StringVar(&o.dynalite, "dynalite", "", "dynalite to run (default tools/node_modules/.bin/dynalite in the working directory or above)")
 	f.BoolVar(&o.blockingSCP, "blocking-scp", true, "keep the generated root-deny SCP that lacks the aws:AssumedRoot exemption attached (set false for an organization where every account can be audited)")
 	return cmd

@@ -77,20 +77,24 @@ func startPipeline(ctx context.Context, o *sandboxOptions, mgmt, awsURL, akid, s
 	}
 
 	if o.sns {
-		s, err := sandbox.StartSNS(mgmt, "us-east-1")
-		if err != nil {
+		s, err := startSNS(ctx, o, mgmt)
+		switch {
+		case errors.Is(err, sandbox.ErrNoSNSServer) && ctx.Err() == nil:
+			fmt.Fprintf(o.io.Err, "rootguard: sandbox: no SNS, so `rootguard alert test` and `rootguard approval` cannot run against it (%v): install it beside rootguard with `go install ./cmd/rootguard-sns`, start the sandbox in the rootguard checkout, or give --sns-server PATH\n", err)
+		case err != nil:
 			return fail(err)
-		}
-		stops = append(stops, s.Close)
-		c := sns.NewFromConfig(sandboxAWSConfig(s.URL, akid, secret))
-		for key, name := range map[string]string{"TOPIC_ARN": sandboxAlertTopic, "CHATBOT_TOPIC_ARN": sandboxChatbotTopic} {
-			t, err := c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
-			if err != nil {
-				return fail(fmt.Errorf("sandbox: SNS: create topic %s: %w", name, err))
+		default:
+			stops = append(stops, s.Close)
+			c := sns.NewFromConfig(sandboxAWSConfig(s.URL, akid, secret))
+			for key, name := range map[string]string{"TOPIC_ARN": sandboxAlertTopic, "CHATBOT_TOPIC_ARN": sandboxChatbotTopic} {
+				t, err := c.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
+				if err != nil {
+					return fail(fmt.Errorf("sandbox: SNS: create topic %s: %w", name, err))
+				}
+				env[key] = aws.ToString(t.TopicArn)
 			}
-			env[key] = aws.ToString(t.TopicArn)
+			env["AWS_ENDPOINT_URL_SNS"] = s.URL
 		}
-		env["AWS_ENDPOINT_URL_SNS"] = s.URL
 	}
 
 	if o.dynamodb {
@@ -122,6 +126,24 @@ func startPipeline(ctx context.Context, o *sandboxOptions, mgmt, awsURL, akid, s
 		env["ROOTGUARD_APPROVER_SESSION_TOKEN"] = aws.ToString(out.Credentials.SessionToken)
 	}
 	return stopAll, nil
+}
+
+// startSNS runs rootguard-sns: --sns-server, or the one
+// [sandbox.FindSNSServer] finds from this executable and the working
+// directory.
+func startSNS(ctx context.Context, o *sandboxOptions, mgmt string) (*sandbox.SNS, error) {
+	bin := o.snsServer
+	if bin == "" {
+		exe, _ := os.Executable() // without it, PATH and go tool still find one
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		if bin, err = sandbox.FindSNSServer(ctx, exe, wd); err != nil {
+			return nil, err
+		}
+	}
+	return sandbox.StartSNS(ctx, bin, mgmt, "us-east-1")
 }
 
 func startDynalite(ctx context.Context, o *sandboxOptions) (*sandbox.DynamoDB, error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -51,11 +52,8 @@ func FindDynalite(dir string) (string, error) {
 // process.
 type DynamoDB struct {
 	// URL is the endpoint (AWS_ENDPOINT_URL_DYNAMODB).
-	URL    string
-	cmd    *exec.Cmd
-	out    *lockedBuffer
-	exited chan struct{}
-	err    error // set before exited is closed
+	URL string
+	*child
 }
 
 // StartDynamoDB runs dynalite (bin, as [FindDynalite] returns it) on a
@@ -88,28 +86,23 @@ var errExited = errors.New("exited before it listened")
 func startDynalite(ctx context.Context, bin string, port int) (*DynamoDB, error) {
 	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
 		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
-	d := &DynamoDB{URL: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd, out: &lockedBuffer{}, exited: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = d.out, d.out
-	orphanGuard(cmd)
-	if err := cmd.Start(); err != nil {
+	c, err := startChild(cmd, nil)
+	if err != nil {
 		return nil, fmt.Errorf("sandbox: start dynalite: %w", err)
 	}
-	go func() {
-		d.err = cmd.Wait()
-		close(d.exited)
-	}()
+	d := &DynamoDB{URL: "http://127.0.0.1:" + strconv.Itoa(port), child: c}
 	deadline := time.NewTimer(30 * time.Second)
 	defer deadline.Stop()
 	for !listening(port) {
 		select {
-		case <-d.exited:
-			return nil, fmt.Errorf("sandbox: dynalite %w (%v): %s", errExited, d.err, strings.TrimSpace(d.out.String()))
+		case <-c.exited:
+			return nil, fmt.Errorf("sandbox: dynalite %w (%v): %s", errExited, c.err, strings.TrimSpace(c.out.String()))
 		case <-ctx.Done():
 			d.Close()
 			return nil, fmt.Errorf("sandbox: start dynalite: %w", ctx.Err())
 		case <-deadline.C:
 			d.Close()
-			return nil, fmt.Errorf("sandbox: dynalite did not listen on 127.0.0.1:%d within 30s: %s", port, strings.TrimSpace(d.out.String()))
+			return nil, fmt.Errorf("sandbox: dynalite did not listen on 127.0.0.1:%d within 30s: %s", port, strings.TrimSpace(c.out.String()))
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -117,9 +110,39 @@ func startDynalite(ctx context.Context, bin string, port int) (*DynamoDB, error)
 }
 
 // Close stops dynalite and waits for it to exit.
-func (d *DynamoDB) Close() {
-	kill(d.cmd)
-	<-d.exited
+func (d *DynamoDB) Close() { d.stop() }
+
+// child is a server the sandbox runs as a child process.
+type child struct {
+	cmd    *exec.Cmd
+	out    *lockedBuffer // its stderr, and its stdout unless taken
+	exited chan struct{}
+	err    error // set before exited is closed
+}
+
+// startChild starts cmd with its output collected for error messages;
+// stdout, if not nil, takes the standard output instead.
+func startChild(cmd *exec.Cmd, stdout io.Writer) (*child, error) {
+	c := &child{cmd: cmd, out: &lockedBuffer{}, exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = c.out, c.out
+	if stdout != nil {
+		cmd.Stdout = stdout
+	}
+	orphanGuard(cmd)
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		c.err = cmd.Wait()
+		close(c.exited)
+	}()
+	return c, nil
+}
+
+// stop kills the child and waits for it to exit.
+func (c *child) stop() {
+	kill(c.cmd)
+	<-c.exited
 }
 
 func freePort() (int, error) {
