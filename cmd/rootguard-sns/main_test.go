@@ -39,7 +39,9 @@ func TestRun(t *testing.T) {
 	var out syncBuffer
 	var errOut bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"--account", "222222222222", "--region", "ap-northeast-1"}, &out, &errOut) }()
+	go func() {
+		done <- run(ctx, []string{"--account", "222222222222", "--region", "ap-northeast-1"}, &out, &errOut)
+	}()
 	var url string
 	for deadline := time.Now().Add(10 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		url, _, _ = strings.Cut(out.String(), "\n")
