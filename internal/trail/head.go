@@ -98,9 +98,12 @@ func skipMembers(b []byte, i, depth int, h *Head, level int) (int, error) {
 			return j, synErr(j, "expected ':' after object key")
 		}
 		vs := skipSpace(b, j+1)
-		if m == memberIdentity && vs < len(b) && b[vs] == '{' {
+		switch {
+		case vs < len(b) && b[vs] == '"': // most values: no call to dispatch
+			j, err = skipString(b, vs)
+		case m == memberIdentity && vs < len(b) && b[vs] == '{':
 			j, err = skipMembers(b, vs, depth+1, h, levelIdentity)
-		} else {
+		default:
 			j, err = skipValueDepth(b, vs, depth)
 		}
 		if err != nil {
