@@ -46,6 +46,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -459,12 +460,12 @@ func cfnDescribeStacks(c *call) (any, *apiError) {
 	return struct{ Stacks xmlList[xmlStack] }{xmlList[xmlStack]{Member: out}}, nil
 }
 
-var reChangeSetName = regexp.MustCompile(`^[a-zA-Z][-a-zA-Z0-9]{0,127}$`)
+var reChangeSetName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z][-a-zA-Z0-9]{0,127}$`) })
 
 func cfnCreateChangeSet(c *call) (any, *apiError) {
 	st := c.s.cfn()
 	name, csName := c.param("StackName"), c.param("ChangeSetName")
-	if name == "" || !reChangeSetName.MatchString(csName) {
+	if name == "" || !reChangeSetName().MatchString(csName) {
 		return nil, cfnValidation("1 validation error detected: Value '%s' at 'changeSetName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*", csName)
 	}
 	typ := c.param("ChangeSetType")

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -114,12 +115,14 @@ func (c *call) vendingInput() (*orgsInput, *vendingInput, *apiError) {
 
 var (
 	// The patterns of the Organizations API model.
-	reVendEmail       = regexp.MustCompile(`^[^\s@]+@[^\s@]+\.[^\s@]+$`)
-	reVendAccountName = regexp.MustCompile(`^[\x20-\x7e]+$`)
-	reVendRequestID   = regexp.MustCompile(`^car-[a-z0-9]{8,32}$`)
-	reVendParentID    = regexp.MustCompile(`^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`)
-	vendStates        = []string{"IN_PROGRESS", "SUCCEEDED", "FAILED"}
-	vendBilling       = []string{"ALLOW", "DENY"}
+	reVendEmail       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^\s@]+@[^\s@]+\.[^\s@]+$`) })
+	reVendAccountName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\x20-\x7e]+$`) })
+	reVendRequestID   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^car-[a-z0-9]{8,32}$`) })
+	reVendParentID    = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`)
+	})
+	vendStates  = []string{"IN_PROGRESS", "SUCCEEDED", "FAILED"}
+	vendBilling = []string{"ALLOW", "DENY"}
 )
 
 func vendRequired(name string, v *string) *apiError {
@@ -149,7 +152,7 @@ func createAccount(c *call) (any, *apiError) {
 		func() *apiError { return vendRequired("Email", in.Email) },
 		func() *apiError { return vendLength("Email", *in.Email, 6, 64) },
 		func() *apiError {
-			if !reVendEmail.MatchString(*in.Email) {
+			if !reVendEmail().MatchString(*in.Email) {
 				return invalidInput("INVALID_PATTERN", "You specified a value with an invalid pattern: Email %q.", *in.Email)
 			}
 			return nil
@@ -157,7 +160,7 @@ func createAccount(c *call) (any, *apiError) {
 		func() *apiError { return vendRequired("AccountName", in.AccountName) },
 		func() *apiError { return vendLength("AccountName", *in.AccountName, 1, 50) },
 		func() *apiError {
-			if !reVendAccountName.MatchString(*in.AccountName) {
+			if !reVendAccountName().MatchString(*in.AccountName) {
 				return invalidInput("INVALID_PATTERN", "You specified a value with an invalid pattern: AccountName %q.", *in.AccountName)
 			}
 			return nil
@@ -169,7 +172,7 @@ func createAccount(c *call) (any, *apiError) {
 			return nil
 		},
 		func() *apiError {
-			if in.RoleName != nil && !reName.MatchString(*in.RoleName) {
+			if in.RoleName != nil && !reName().MatchString(*in.RoleName) {
 				return invalidInput("INVALID_ROLE_NAME", "You provided a role name that isn't valid: %q.", *in.RoleName)
 			}
 			return nil
@@ -294,7 +297,7 @@ func describeCreateAccountStatus(c *call) (any, *apiError) {
 	if e := vendRequired("CreateAccountRequestId", in.CreateAccountRequestId); e != nil {
 		return nil, e
 	}
-	if !reVendRequestID.MatchString(*in.CreateAccountRequestId) {
+	if !reVendRequestID().MatchString(*in.CreateAccountRequestId) {
 		return nil, invalidInput("INVALID_PATTERN", "You specified a value with an invalid pattern: CreateAccountRequestId %q.", *in.CreateAccountRequestId)
 	}
 	r := c.s.vending().byID[*in.CreateAccountRequestId]
@@ -348,7 +351,7 @@ func moveAccount(c *call) (any, *apiError) {
 		name string
 		v    *string
 		re   *regexp.Regexp
-	}{{"AccountId", in.AccountId, reAccountID}, {"SourceParentId", in.SourceParentId, reVendParentID}, {"DestinationParentId", in.DestinationParentId, reVendParentID}} {
+	}{{"AccountId", in.AccountId, reAccountID()}, {"SourceParentId", in.SourceParentId, reVendParentID()}, {"DestinationParentId", in.DestinationParentId, reVendParentID()}} {
 		if e := vendRequired(f.name, f.v); e != nil {
 			return nil, e
 		}

@@ -60,8 +60,8 @@ func TestCreateAccount(t *testing.T) {
 		t.Errorf("states %v, want %v", states, want)
 	}
 	id := aws.ToString(st.AccountId)
-	if !reAccountID.MatchString(id) || aws.ToString(st.AccountName) != "payments-dev" || st.CompletedTimestamp == nil ||
-		!st.RequestedTimestamp.Equal(clk.now()) || st.FailureReason != "" || !reVendRequestID.MatchString(aws.ToString(st.Id)) {
+	if !reAccountID().MatchString(id) || aws.ToString(st.AccountName) != "payments-dev" || st.CompletedTimestamp == nil ||
+		!st.RequestedTimestamp.Equal(clk.now()) || st.FailureReason != "" || !reVendRequestID().MatchString(aws.ToString(st.Id)) {
 		t.Errorf("status %+v", st)
 	}
 

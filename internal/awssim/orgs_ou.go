@@ -19,7 +19,7 @@ func describeOrganizationalUnit(c *call) (any, *apiError) {
 			return nil, errf(http.StatusBadRequest, "SerializationException", "awssim: %v", err)
 		}
 	}
-	if !reOUID.MatchString(in.OrganizationalUnitId) {
+	if !reOUID().MatchString(in.OrganizationalUnitId) {
 		return nil, invalidInput("INVALID_PATTERN", "You specified a value with an invalid pattern: OrganizationalUnitId %q.", in.OrganizationalUnitId)
 	}
 	ou := c.s.ous[in.OrganizationalUnitId]

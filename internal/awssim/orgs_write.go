@@ -4,10 +4,11 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"sync"
 )
 
 // servicePrincipalRE is the shape of a service principal.
-var servicePrincipalRE = regexp.MustCompile(`^[\w+=,.@-]*\.amazonaws\.com$`)
+var servicePrincipalRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]*\.amazonaws\.com$`) })
 
 // enableAWSServiceAccess turns on trusted access for a service. It is
 // idempotent, as in AWS.
@@ -16,7 +17,7 @@ func enableAWSServiceAccess(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	if !servicePrincipalRE.MatchString(in.ServicePrincipal) {
+	if !servicePrincipalRE().MatchString(in.ServicePrincipal) {
 		return nil, invalidInput("UNRECOGNIZED_SERVICE_PRINCIPAL", "You specified a service principal that isn't recognized: %q.", in.ServicePrincipal)
 	}
 	org := &c.s.sc.Organization

@@ -40,6 +40,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -75,8 +76,8 @@ type S3Bucket struct {
 }
 
 var (
-	reBucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	reRegion     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	reBucketName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`) })
+	reRegion     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`) })
 )
 
 // applyBucketDefaults fills in a bucket's region and creation date.
@@ -97,14 +98,14 @@ func (a *Account) applyBucketDefaults() {
 func validateBuckets(a *Account, p string, names map[string]string, bad func(string, ...any)) {
 	for i, b := range a.Buckets {
 		bp := fmt.Sprintf("%s.buckets[%d]", p, i)
-		if !reBucketName.MatchString(b.Name) || strings.Contains(b.Name, "..") {
+		if !reBucketName().MatchString(b.Name) || strings.Contains(b.Name, "..") {
 			bad("%s.name %q: want 3 to 63 lower-case letters, digits, dots and hyphens", bp, b.Name)
 		}
 		if other, ok := names[b.Name]; ok {
 			bad("%s.name %q: duplicate of %s (bucket names are global)", bp, b.Name, other)
 		}
 		names[b.Name] = bp
-		if b.Region != "" && !reRegion.MatchString(b.Region) {
+		if b.Region != "" && !reRegion().MatchString(b.Region) {
 			bad("%s.region %q: not a region", bp, b.Region)
 		}
 		if b.Policy != "" {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -339,16 +340,20 @@ func (s *Scenario) applyDefaults() {
 	}
 }
 
+// The package's patterns are compiled on first use (sync.OnceValue), not at
+// package load: awssim is linked into rootguard for the sandbox, and
+// compiling them there cost every command, `rootguard scan` included, some
+// 5 ms of start-up (GODEBUG=inittrace=1). TestPatterns compiles them all.
 var (
-	reOrgID     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
-	reRootID    = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
-	reOUID      = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
-	reAccountID = regexp.MustCompile(`^[0-9]{12}$`)
-	rePolicyID  = regexp.MustCompile(`^p-[0-9a-zA-Z_]{8,128}$`)
-	reKeyID     = regexp.MustCompile(`^AKIA[A-Z0-9]{16}$`)
-	reCertID    = regexp.MustCompile(`^[A-Z0-9]{24,128}$`)
-	reHardware  = regexp.MustCompile(`^[A-Za-z0-9=,.@:/-]{9,256}$`)
-	reName      = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	reOrgID     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^o-[a-z0-9]{10,32}$`) })
+	reRootID    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^r-[0-9a-z]{4,32}$`) })
+	reOUID      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`) })
+	reAccountID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{12}$`) })
+	rePolicyID  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^p-[0-9a-zA-Z_]{8,128}$`) })
+	reKeyID     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^AKIA[A-Z0-9]{16}$`) })
+	reCertID    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z0-9]{24,128}$`) })
+	reHardware  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9=,.@:/-]{9,256}$`) })
+	reName      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{1,64}$`) })
 )
 
 var accountStates = []string{"PENDING_ACTIVATION", "ACTIVE", "SUSPENDED", "PENDING_CLOSURE", "CLOSED"}
@@ -375,10 +380,10 @@ func (s *Scenario) Validate() error {
 			bad("standalone account (no organization id): rootId, ous, policies, features, trustedAccess and delegatedAdministrators must be empty")
 		}
 	} else {
-		if !reOrgID.MatchString(org.ID) {
+		if !reOrgID().MatchString(org.ID) {
 			bad("organization.id %q: want o- and 10 to 32 lower-case letters or digits", org.ID)
 		}
-		if !reRootID.MatchString(org.RootID) {
+		if !reRootID().MatchString(org.RootID) {
 			bad("organization.rootId %q: want r- and 4 to 32 lower-case letters or digits", org.RootID)
 		}
 		targets[org.RootID] = true
@@ -387,7 +392,7 @@ func (s *Scenario) Validate() error {
 	walk = func(path string, ous []OU) {
 		for i, ou := range ous {
 			p := fmt.Sprintf("%s[%d]", path, i)
-			if !reOUID.MatchString(ou.ID) {
+			if !reOUID().MatchString(ou.ID) {
 				bad("%s.id %q: want ou-<root part>-<8 to 32 letters or digits>", p, ou.ID)
 			}
 			if targets[ou.ID] {
@@ -412,7 +417,7 @@ func (s *Scenario) Validate() error {
 	for i := range s.Accounts {
 		a := &s.Accounts[i]
 		p := fmt.Sprintf("accounts[%d]", i)
-		if !reAccountID.MatchString(a.ID) {
+		if !reAccountID().MatchString(a.ID) {
 			bad("%s.id %q: want 12 digits", p, a.ID)
 		}
 		if accounts[a.ID] != nil {
@@ -443,7 +448,7 @@ func (s *Scenario) Validate() error {
 			bad("%s.joined: missing", p)
 		}
 		for j, r := range a.Roles {
-			if !reName.MatchString(r) {
+			if !reName().MatchString(r) {
 				bad("%s.roles[%d] %q: not a role name", p, j, r)
 			}
 		}
@@ -492,7 +497,7 @@ func (s *Scenario) Validate() error {
 	policies := map[string]bool{}
 	for i, pol := range s.Policies {
 		p := fmt.Sprintf("policies[%d]", i)
-		if !rePolicyID.MatchString(pol.ID) || pol.ID == fullAWSAccessID {
+		if !rePolicyID().MatchString(pol.ID) || pol.ID == fullAWSAccessID {
 			bad("%s.id %q: want p- and 8 to 128 letters, digits or underscores (not p-FullAWSAccess)", p, pol.ID)
 		}
 		if policies[pol.ID] {
@@ -521,7 +526,7 @@ func (s *Scenario) validateRoot(a *Account, p string, keys map[string]string, ba
 	}
 	for i, k := range r.AccessKeys {
 		kp := fmt.Sprintf("%s.accessKeys[%d]", p, i)
-		if !reKeyID.MatchString(k.ID) {
+		if !reKeyID().MatchString(k.ID) {
 			bad("%s.id %q: want AKIA and 16 upper-case letters or digits", kp, k.ID)
 		}
 		if other, ok := keys[k.ID]; ok {
@@ -544,7 +549,7 @@ func (s *Scenario) validateRoot(a *Account, p string, keys map[string]string, ba
 	certs := map[string]bool{}
 	for i, c := range r.SigningCertificates {
 		cp := fmt.Sprintf("%s.signingCertificates[%d]", p, i)
-		if !reCertID.MatchString(c.ID) {
+		if !reCertID().MatchString(c.ID) {
 			bad("%s.id %q: want 24 to 128 upper-case letters or digits", cp, c.ID)
 		}
 		if certs[c.ID] {
@@ -577,7 +582,7 @@ func (s *Scenario) validateRoot(a *Account, p string, keys map[string]string, ba
 				bad("%s.serial %q: a passkey's serial is %sroot-user/<id>", mp, m.Serial, prefix)
 			}
 		case MFAHardware:
-			if strings.HasPrefix(m.Serial, "arn:") || !reHardware.MatchString(m.Serial) {
+			if strings.HasPrefix(m.Serial, "arn:") || !reHardware().MatchString(m.Serial) {
 				bad("%s.serial %q: a hardware device's serial is the vendor's (e.g. GAHT12345678)", mp, m.Serial)
 			}
 		default:

@@ -709,7 +709,7 @@ func (s *Server) checkSCPs(c *call, action string) *apiError {
 	case c.op == "AssumeRole":
 		resource = c.param("RoleArn")
 	case c.op == "AssumeRoot":
-		if t := c.param("TargetPrincipal"); reAccountID.MatchString(t) {
+		if t := c.param("TargetPrincipal"); reAccountID().MatchString(t) {
 			resource = "arn:aws:iam::" + t + ":root"
 		} else {
 			resource = t

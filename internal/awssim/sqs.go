@@ -29,6 +29,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -64,7 +65,7 @@ func QueueURL(region, account, name string) string {
 	return "https://sqs." + region + ".amazonaws.com/" + account + "/" + name
 }
 
-var reQueueName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+var reQueueName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`) })
 
 // applyQueueDefaults fills in a queue's region and creation date.
 func (a *Account) applyQueueDefaults() {
@@ -85,14 +86,14 @@ func validateQueues(a *Account, p string, bad func(string, ...any)) {
 	for i, q := range a.Queues {
 		qp := fmt.Sprintf("%s.queues[%d]", p, i)
 		name := strings.TrimSuffix(q.Name, ".fifo")
-		if !reQueueName.MatchString(name) || len(q.Name) > 80 {
+		if !reQueueName().MatchString(name) || len(q.Name) > 80 {
 			bad("%s.name %q: want 1 to 80 letters, digits, hyphens and underscores (.fifo at the end of a FIFO queue)", qp, q.Name)
 		}
 		region := q.Region
 		if region == "" {
 			region = defaultRegion
 		}
-		if !reRegion.MatchString(region) {
+		if !reRegion().MatchString(region) {
 			bad("%s.region %q: not a region", qp, q.Region)
 		}
 		if seen[region+"/"+q.Name] {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -66,9 +67,11 @@ func getCallerIdentity(c *call) (any, *apiError) {
 }
 
 var (
-	reRoleARN     = regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})$`)
-	reSessionName = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	reRootARN     = regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):root$`)
+	reRoleARN = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):role/(?:[\x21-\x7e]*/)?([\w+=,.@-]{1,64})$`)
+	})
+	reSessionName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{2,64}$`) })
+	reRootARN     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^arn:aws:iam::([0-9]{12}):root$`) })
 )
 
 type assumeRoleResult struct {
@@ -86,7 +89,7 @@ func assumeRole(c *call) (any, *apiError) {
 	s, p := c.s, c.p
 	roleARN := c.param("RoleArn")
 	session := c.param("RoleSessionName")
-	if !reSessionName.MatchString(session) {
+	if !reSessionName().MatchString(session) {
 		return nil, validationError("%s", constraintError(session, "roleSessionName", `Member must satisfy regular expression pattern: [\w+=,.@-]*`))
 	}
 	dur, set, e := c.intParam("DurationSeconds", "durationSeconds")
@@ -106,7 +109,7 @@ func assumeRole(c *call) (any, *apiError) {
 	case dur > 3600:
 		return nil, validationError("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
-	m := reRoleARN.FindStringSubmatch(roleARN)
+	m := reRoleARN().FindStringSubmatch(roleARN)
 	if m == nil {
 		return nil, validationError("%s is invalid", roleARN)
 	}
@@ -153,10 +156,10 @@ func assumeRoot(c *call) (any, *apiError) {
 		return nil, validationError("%s", constraintError(dur, "durationSeconds", "Member must have value less than or equal to 900"))
 	}
 	acct := target
-	if m := reRootARN.FindStringSubmatch(target); m != nil {
+	if m := reRootARN().FindStringSubmatch(target); m != nil {
 		acct = m[1]
 	}
-	if !reAccountID.MatchString(acct) {
+	if !reAccountID().MatchString(acct) {
 		return nil, validationError("The TargetPrincipal %q is not an account id or the ARN of an account's root user.", target)
 	}
 	policyARN := c.param("TaskPolicyArn.Arn")
