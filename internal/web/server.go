@@ -231,7 +231,7 @@ func (s *Server) page(v view) http.Handler {
 			return
 		}
 		var buf bytes.Buffer
-		if err := pages.ExecuteTemplate(&buf, p.Template, p); err != nil {
+		if err := pages().ExecuteTemplate(&buf, p.Template, p); err != nil {
 			s.fail(w, r, err)
 			return
 		}
