@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -111,11 +112,16 @@ type Config struct {
 	DigestSchedule string
 }
 
+// The patterns are compiled on first use (sync.OnceValue), not at package
+// load, where they cost every rootguard command, `rootguard scan` included
+// (GODEBUG=inittrace=1).
 var (
-	reAccount = regexp.MustCompile(`^\d{12}$`)
-	reOrg     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
-	reOU      = regexp.MustCompile(`^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$`)
-	reRegion  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
+	reAccount = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\d{12}$`) })
+	reOrg     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^o-[a-z0-9]{10,32}$`) })
+	reOU      = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$`)
+	})
+	reRegion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`) })
 	// reSchedule: EventBridge Scheduler's recurring expressions, "rate(value
 	// unit)" and "cron(fields)" (Schedule types, EventBridge Scheduler
 	// User Guide; ScheduleExpression, Scheduler API: "A rate expression
@@ -123,24 +129,26 @@ var (
 	// following options: minute | minutes | hour | hours | day | days";
 	// "A cron expression consists of six fields separated by white
 	// spaces", each of values and the wildcards , - * ? / L W #).
-	reSchedule = regexp.MustCompile(`^(rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)|cron\([0-9A-Za-z,*?/#-]+( [0-9A-Za-z,*?/#-]+){5}\))$`)
+	reSchedule = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)|cron\([0-9A-Za-z,*?/#-]+( [0-9A-Za-z,*?/#-]+){5}\))$`)
+	})
 )
 
 // Validate names every bad field.
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if !reOrg.MatchString(c.OrganizationID) {
+	if !reOrg().MatchString(c.OrganizationID) {
 		bad("organization id %q: want o- and 10 to 32 letters or digits", c.OrganizationID)
 	}
-	if !reAccount.MatchString(c.AuditAccountID) {
+	if !reAccount().MatchString(c.AuditAccountID) {
 		bad("audit account %q: want 12 digits", c.AuditAccountID)
 	}
-	if !reRegion.MatchString(c.HomeRegion) {
+	if !reRegion().MatchString(c.HomeRegion) {
 		bad("home region %q is not a region name", c.HomeRegion)
 	}
 	for _, r := range slices.Concat(c.Regions, c.EnabledRegions, c.IAMAdminRegions) {
-		if !reRegion.MatchString(r) {
+		if !reRegion().MatchString(r) {
 			bad("region %q is not a region name", r)
 		}
 	}
@@ -149,19 +157,19 @@ func (c *Config) Validate() error {
 	// before the first stack, not when its stack instance fails.
 	if len(c.EnabledRegions) > 0 {
 		for _, r := range slices.Concat([]string{c.HomeRegion}, c.Regions) {
-			if reRegion.MatchString(r) && !slices.Contains(c.EnabledRegions, r) {
+			if reRegion().MatchString(r) && !slices.Contains(c.EnabledRegions, r) {
 				bad("region %q is not enabled in the management account (account:ListRegions lists %s)", r, strings.Join(c.EnabledRegions, ", "))
 			}
 		}
 	}
-	if c.IAMAdminAccountID != "" && !reAccount.MatchString(c.IAMAdminAccountID) {
+	if c.IAMAdminAccountID != "" && !reAccount().MatchString(c.IAMAdminAccountID) {
 		bad("IAM delegated administrator %q: want 12 digits", c.IAMAdminAccountID)
 	}
 	if len(c.OUs) == 0 {
 		bad("no OU: name the OUs (or the root) whose accounts get the member stack")
 	}
 	for _, ou := range c.OUs {
-		if !reOU.MatchString(ou) {
+		if !reOU().MatchString(ou) {
 			bad("OU %q: want ou-... or r-...", ou)
 		}
 	}
@@ -176,10 +184,10 @@ func (c *Config) Validate() error {
 	if _, err := approval.ParseApprovers(c.AuditPrincipals); err != nil {
 		bad("audit principals: %v", err)
 	}
-	if c.AuditSchedule != "" && !reSchedule.MatchString(c.AuditSchedule) {
+	if c.AuditSchedule != "" && !reSchedule().MatchString(c.AuditSchedule) {
 		bad("audit schedule %q: want rate(N unit) or cron(fields)", c.AuditSchedule)
 	}
-	if c.DigestSchedule != "" && c.DigestSchedule != DigestOff && !reSchedule.MatchString(c.DigestSchedule) {
+	if c.DigestSchedule != "" && c.DigestSchedule != DigestOff && !reSchedule().MatchString(c.DigestSchedule) {
 		bad("digest schedule %q: want rate(N unit), cron(fields) or off", c.DigestSchedule)
 	}
 	for _, ou := range c.StrictOUs {

@@ -29,8 +29,8 @@ func FuzzValidate(f *testing.F) {
 				ok    bool
 				value string
 			}{
-				{reOrg.MatchString(org), org}, {reAccount.MatchString(account), account}, {reRegion.MatchString(region), region},
-				{reOU.MatchString(ou), ou}, {schedule == "" || reSchedule.MatchString(schedule), schedule},
+				{reOrg().MatchString(org), org}, {reAccount().MatchString(account), account}, {reRegion().MatchString(region), region},
+				{reOU().MatchString(ou), ou}, {schedule == "" || reSchedule().MatchString(schedule), schedule},
 			} {
 				if !bad.ok && !strings.Contains(msg, fmt.Sprintf("%q", bad.value)) {
 					t.Fatalf("error %q does not quote the bad value %q", msg, bad.value)

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -91,13 +92,15 @@ func (e *FieldError) Error() string {
 	return s + ": " + e.Msg
 }
 
+// The patterns are compiled on first use, not at package load, where every
+// rootguard command, `rootguard scan` included, paid for them.
 var (
-	reOUID      = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
-	reAccountID = regexp.MustCompile(`^[0-9]{12}$`)
+	reOUID      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`) })
+	reAccountID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{12}$`) })
 )
 
 // IsOUID reports whether s is an OU id rather than a path.
-func IsOUID(s string) bool { return reOUID.MatchString(s) }
+func IsOUID(s string) bool { return reOUID().MatchString(s) }
 
 // Load reads and validates a configuration file.
 func Load(path string) (*Config, error) {
@@ -274,7 +277,7 @@ func (c *Config) validate(lines map[string]int) []error {
 		switch {
 		case x.Account == "":
 			bad(entry, "account", "missing (a 12-digit account id, quoted)")
-		case !reAccountID.MatchString(x.Account):
+		case !reAccountID().MatchString(x.Account):
 			bad(entry, "account", "%q is not a 12-digit account id", x.Account)
 		default:
 			if j, dup := seenAcct[x.Account]; dup {

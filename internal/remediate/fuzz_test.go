@@ -33,7 +33,7 @@ func FuzzDecodePlan(f *testing.F) {
 			}
 			seen := map[string]bool{}
 			for _, a := range p.Accounts {
-				if !reAccount.MatchString(a.Account) || seen[a.Account] {
+				if !reAccount().MatchString(a.Account) || seen[a.Account] {
 					t.Fatalf("%s: account %q accepted (seen %v)", what, a.Account, seen[a.Account])
 				}
 				seen[a.Account] = true

@@ -96,7 +96,7 @@ func (t targetErrors) err() error {
 func CheckAccountTarget(o *org.Organization, id string) error {
 	a := o.Account(id)
 	switch {
-	case !reAccount.MatchString(id):
+	case !reAccount().MatchString(id):
 		return ErrMalformedAccount
 	case id == o.ManagementAccountID:
 		return ErrManagementAccount

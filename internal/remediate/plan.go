@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -195,7 +196,10 @@ func Digest(doc []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-var reAccount = regexp.MustCompile(`^[0-9]{12}$`)
+// reAccount is the form of an account id. It and unlock's patterns are
+// compiled on first use, not at package load, where every rootguard
+// command, `rootguard scan` included, paid for them.
+var reAccount = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{12}$`) })
 
 // ErrInvalidPlan is returned, wrapped, for a plan document that cannot be
 // applied.
@@ -235,7 +239,7 @@ func (p *Plan) Validate() error {
 	seen := map[string]bool{}
 	for i, a := range p.Accounts {
 		where := fmt.Sprintf("accounts[%d] (%s)", i, a.Account)
-		if !reAccount.MatchString(a.Account) {
+		if !reAccount().MatchString(a.Account) {
 			bad("%s: not a 12-digit account id", where)
 		}
 		if seen[a.Account] {

@@ -20,17 +20,17 @@ func FuzzQueueParts(f *testing.F) {
 	f.Fuzz(func(t *testing.T, region, account, name string) {
 		u := awssim.QueueURL(region, account, name)
 		r, a, n := queueParts(u)
-		if n != "" && !reQueueName.MatchString(n) {
+		if n != "" && !reQueueName().MatchString(n) {
 			t.Fatalf("queueParts(%q): queue name %q", u, n)
 		}
-		if r != "" && !reRegionName.MatchString(r) {
+		if r != "" && !reRegionName().MatchString(r) {
 			t.Fatalf("queueParts(%q): Region %q", u, r)
 		}
-		if reRegionName.MatchString(region) && reAccount.MatchString(account) && reQueueName.MatchString(name) && (r != region || a != account || n != name) {
+		if reRegionName().MatchString(region) && reAccount().MatchString(account) && reQueueName().MatchString(name) && (r != region || a != account || n != name) {
 			t.Fatalf("queueParts(%q) = %q, %q, %q", u, r, a, n)
 		}
 		// The legacy form, https://REGION.queue.amazonaws.com/ACCOUNT/NAME.
-		if reRegionName.MatchString(region) && reAccount.MatchString(account) && reQueueName.MatchString(name) {
+		if reRegionName().MatchString(region) && reAccount().MatchString(account) && reQueueName().MatchString(name) {
 			if r, a, n := queueParts("https://" + region + ".queue.amazonaws.com/" + account + "/" + name); r != region || a != account || n != name {
 				t.Fatalf("legacy URL: %q, %q, %q", r, a, n)
 			}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -95,7 +96,7 @@ func queueParts(u string) (region, account, name string) {
 		return "", "", ""
 	}
 	account, name, _ = strings.Cut(strings.Trim(pu.Path, "/"), "/")
-	if !reQueueName.MatchString(name) {
+	if !reQueueName().MatchString(name) {
 		name = "" // "q/extra", "q?x": no queue is named so
 	}
 	host := pu.Hostname()
@@ -105,7 +106,7 @@ func queueParts(u string) (region, account, name string) {
 	case strings.Contains(host, ".queue."):
 		region, _, _ = strings.Cut(host, ".")
 	}
-	if !reRegionName.MatchString(region) {
+	if !reRegionName().MatchString(region) {
 		region = ""
 	}
 	return region, account, name
@@ -116,9 +117,9 @@ var (
 	// values: alphanumeric characters, hyphens (-), and underscores (_).
 	// A FIFO queue name must end with the .fifo suffix" (SQS API
 	// Reference, CreateQueue, QueueName).
-	reQueueName = regexp.MustCompile(`^([A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$`)
+	reQueueName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([A-Za-z0-9_-]{1,80}|[A-Za-z0-9_-]{1,75}\.fifo)$`) })
 	// reRegionName is the form of a Region name (eu-west-1, us-gov-west-1).
-	reRegionName = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	reRegionName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`) })
 )
 
 // PlanUnlock reads a bucket's or queue's policy with the root session
@@ -141,7 +142,7 @@ func PlanUnlock(ctx context.Context, cfg aws.Config, t UnlockTarget, opts Unlock
 		p.Kind, p.Resource = KindUnlockSQS, t.QueueURL
 		region, acct, name := queueParts(t.QueueURL)
 		switch {
-		case acct == "" || name == "" || !reAccount.MatchString(acct):
+		case acct == "" || name == "" || !reAccount().MatchString(acct):
 			return nil, &TargetError{Target: t.QueueURL, Err: errNotQueueURL}
 		case acct != t.Account:
 			return nil, &TargetError{Target: t.QueueURL, Err: fmt.Errorf("the queue belongs to account %s, not %s", acct, t.Account)}
@@ -159,7 +160,7 @@ func PlanUnlock(ctx context.Context, cfg aws.Config, t UnlockTarget, opts Unlock
 	default:
 		return nil, fmt.Errorf("remediate: unlock: unknown service %q", t.Service)
 	}
-	if !reAccount.MatchString(t.Account) {
+	if !reAccount().MatchString(t.Account) {
 		return nil, &TargetError{Target: t.Account, Err: errors.New("not a 12-digit account id")}
 	}
 	if t.Replacement != "" {
@@ -280,7 +281,7 @@ type Member struct {
 // is changed. Other errors are reads that failed; the Member is returned
 // with whatever was read.
 func CheckMember(ctx context.Context, orgc *organizations.Client, account string) (*Member, error) {
-	if !reAccount.MatchString(account) {
+	if !reAccount().MatchString(account) {
 		return nil, &TargetError{Target: account, Err: ErrMalformedAccount}
 	}
 	d, err := orgc.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
