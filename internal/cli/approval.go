@@ -150,6 +150,9 @@ func (o *approvalOptions) open(ctx context.Context) (*alert.Table, report.Format
 // account) one line says so and the command goes on. The management
 // account is accepted: root use there (the console) can be approved.
 func checkApprovalAccount(ctx context.Context, o *approvalOptions, account string) error {
+	if err := checkApprovalAccountForm(account); err != nil {
+		return err
+	}
 	_, err := remediate.CheckMember(ctx, organizations.NewFromConfig(o.aws), account)
 	var te *remediate.TargetError
 	switch {
@@ -163,6 +166,15 @@ func checkApprovalAccount(ctx context.Context, o *approvalOptions, account strin
 			why = ae.ErrorCode()
 		}
 		fmt.Fprintf(o.io.Err, "rootguard: account %s not checked against the organization (%s)\n", account, why)
+	}
+	return nil
+}
+
+// checkApprovalAccountForm refuses a malformed --account in the one line
+// checkApprovalAccount gives it, before anything else is read or checked.
+func checkApprovalAccountForm(account string) error {
+	if !accountIDRE.MatchString(account) {
+		return usageError("--account: %v; nothing was recorded", &remediate.TargetError{Target: account, Err: remediate.ErrMalformedAccount})
 	}
 	return nil
 }
@@ -201,6 +213,11 @@ func newApprovalGrantCmd(o *approvalOptions) *cobra.Command {
 func runApprovalGrant(ctx context.Context, o *approvalOptions, g *grantOptions) error {
 	now := o.now().UTC().Truncate(time.Second)
 	a := g.Approval
+	// Before validateApprovals, whose message is the approvals file's
+	// (entry number, YAML quoting) and on two lines.
+	if err := checkApprovalAccountForm(a.Account); err != nil {
+		return err
+	}
 	var err error
 	if a.From, a.Until, err = parseWindow(now, g.from, g.until, g.window); err != nil {
 		return err

@@ -234,9 +234,10 @@ func wantIn(t *testing.T, s string, want ...string) {
 }
 
 // TestApprovalAccountValidatedFirst: request and grant check --account
-// before anything is recorded or sent to the approvers: a malformed id,
-// an account the organization does not have, a suspended and a closed
-// one are each one line naming it and exit 2. Run from the Audit account,
+// before anything is recorded or sent to the approvers: a malformed id
+// (the same line from both, not the approvals file's message), an
+// account the organization does not have, a suspended and a closed one
+// are each one line naming it and exit 2. Run from the Audit account,
 // where Organizations refuses DescribeAccount, one line says the account
 // was not checked and the request is recorded.
 func TestApprovalAccountValidatedFirst(t *testing.T) {
@@ -244,7 +245,7 @@ func TestApprovalAccountValidatedFirst(t *testing.T) {
 	tb := alert.NewTable(e.db.Client, "rootguard")
 	for _, verb := range []string{"request", "grant"} {
 		for _, tt := range []struct{ name, account, want string }{
-			{"malformed", "12345", "not a 12-digit account id"},
+			{"malformed", "12345", "rootguard: --account: remediate: target 12345: not a 12-digit account id; nothing was recorded\n"},
 			{"not in the organization", "999999999999", "target 999999999999: not in the organization"},
 			{"suspended", "666666666666", "target 666666666666: not an active account: it is SUSPENDED"},
 			{"closed", "777777777777", "target 777777777777: not an active account: it is CLOSED"},
@@ -257,9 +258,7 @@ func TestApprovalAccountValidatedFirst(t *testing.T) {
 					args = append(args, "--requester", "sato", "--approver", "ccoe-lead")
 				}
 				out, errOut, code := runMain(t, args...)
-				// grant checks the id's form with the approvals file's rules
-				// first, in their two-line form.
-				if lines := errorLines(errOut); code != ExitUsage || len(lines) != 1 && tt.account != "12345" ||
+				if lines := errorLines(errOut); code != ExitUsage || len(lines) != 1 ||
 					!strings.Contains(errOut, tt.account) || !strings.Contains(errOut, tt.want) || out != "" {
 					t.Errorf("exit %d, want 2 and one line holding %q\n%s%s", code, tt.want, out, errOut)
 				}
