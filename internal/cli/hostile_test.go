@@ -264,6 +264,30 @@ var hostileCases = []hostileCase{
 		ids: []string{"d-1", "d-3"}, problems: []string{"d.json: record 1: invalid JSON"}, code: 1, maxAlloc: 64,
 	},
 	{
+		// Pruning trusts where CloudTrail filed a log file. A root event of
+		// 2026-10-08 in account 444444444444, filed under another account
+		// and a day long past, is not read with --since and --account (as
+		// docs/cli.md says); with --no-prune it is.
+		name: "misfiled log file read with --no-prune",
+		setup: func(t *testing.T, dir string) []string {
+			base := "AWSLogs/o-exampleorgid/"
+			write(t, dir, base+"444444444444/CloudTrail/us-east-1/2026/10/08/444444444444_CloudTrail_us-east-1_20261008T0100Z_a.json.gz", logFile(rootCall("filed-1")))
+			write(t, dir, base+"555555555555/CloudTrail/eu-west-1/2019/01/01/555555555555_CloudTrail_eu-west-1_20190101T0000Z_b.json.gz", logFile(rootCall("misfiled-1")))
+			return []string{"scan", "-o", "json", "--since", "2026-10-01", "--account", "444444444444", "--region", "us-east-1", "--no-prune", dir}
+		},
+		ids: []string{"filed-1", "misfiled-1"}, problems: []string{"scanned 2 inputs ("}, code: 3, maxAlloc: 64,
+	},
+	{
+		name: "misfiled log file pruned without --no-prune",
+		setup: func(t *testing.T, dir string) []string {
+			base := "AWSLogs/o-exampleorgid/"
+			write(t, dir, base+"444444444444/CloudTrail/us-east-1/2026/10/08/444444444444_CloudTrail_us-east-1_20261008T0100Z_a.json.gz", logFile(rootCall("filed-1")))
+			write(t, dir, base+"555555555555/CloudTrail/eu-west-1/2019/01/01/555555555555_CloudTrail_eu-west-1_20190101T0000Z_b.json.gz", logFile(rootCall("misfiled-1")))
+			return []string{"scan", "-o", "json", "--since", "2026-10-01", "--account", "444444444444", "--region", "us-east-1", dir}
+		},
+		ids: []string{"filed-1"}, problems: []string{"scanned 1 inputs ("}, code: 3, maxAlloc: 64,
+	},
+	{
 		name: "file that cannot be opened is counted once",
 		setup: func(t *testing.T, dir string) []string {
 			return []string{"scan", "-o", "json", "--workers", "1", write(t, dir, "a.json", logFile(rootCall("a-1"), rootCall("a-2"))), filepath.Join(dir, "missing.json")}

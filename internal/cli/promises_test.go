@@ -247,6 +247,8 @@ var docPromises = []struct {
 	promise string
 	tests   []string
 }{
+	{"a file filed under another day, account or Region by someone who can write to the archive is not read. With `--no-prune` every input is read and the filters apply to the events only",
+		[]string{"TestHostileInput/misfiled log file read with --no-prune", "TestHostileInput/misfiled log file pruned without --no-prune", "internal/trail:TestWalkS3"}},
 	{"a bad line is one bad record, however long and wherever it stands, the first line included; the next line is read",
 		[]string{"TestHostileInput/bad first line of JSON Lines", "TestHostileInput/bad line longer than 1 MiB",
 			"TestHostileInput/line over the value cap on standard input", "internal/trail:TestDecodeHostile"}},

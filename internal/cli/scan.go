@@ -24,6 +24,7 @@ type scanOptions struct {
 	output    string
 	approvals string
 	since     string
+	noPrune   bool
 	until     string
 	accounts  []string
 	issuers   []string
@@ -76,6 +77,7 @@ Exit 0: no unapproved finding and every input read; 3: unapproved findings;
 	f.StringSliceVar(&o.accounts, "account", nil, "only these account ids (repeat or comma-separate)")
 	f.StringSliceVar(&o.issuers, "issuer-account", nil, "with --account: also read these accounts' logs (the management or delegated-admin account, where AssumeRoot is recorded) so root sessions are attributed")
 	f.StringSliceVar(&o.regions, "region", nil, "only these regions (repeat or comma-separate)")
+	f.BoolVar(&o.noPrune, "no-prune", false, "read every input, whatever its path or key says of its account, Region or day; --since, --until, --account and --region then filter the events only")
 	f.StringVar(&o.group, "group", "", "group findings: incident (one root session per group, with its timeline)")
 	f.IntVar(&o.workers, "workers", 0, "local inputs read at once (default: one per CPU)")
 	f.IntVar(&o.s3Workers, "s3-workers", 32, "S3 objects fetched at once")
@@ -116,7 +118,7 @@ func runScan(ctx context.Context, o *scanOptions) error {
 		return err
 	}
 	opts := scan.Options{
-		Filter:    trail.Filter{Since: since, Until: until, Accounts: accounts, Issuers: issuers, Regions: regions},
+		Filter:    trail.Filter{Since: since, Until: until, Accounts: accounts, Issuers: issuers, Regions: regions, NoPrune: o.noPrune},
 		Workers:   o.workers,
 		S3Workers: o.s3Workers,
 		Stdin:     o.io.In,

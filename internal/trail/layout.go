@@ -19,6 +19,12 @@ type Filter struct {
 	// sts:AssumeRoot is recorded, so that root sessions in the chosen
 	// accounts can be attributed.
 	Issuers []string
+	// NoPrune reads every input whatever its path or key says of its
+	// account, Region or day: the filter then applies to the events'
+	// own fields only. Pruning trusts that CloudTrail filed each log file;
+	// a file filed elsewhere by someone who can write to the archive
+	// would otherwise go unread.
+	NoPrune bool
 }
 
 // Layout is what an organization or account trail's key tells: the parts
@@ -107,15 +113,15 @@ func (f Filter) Keep(p string) bool {
 }
 
 func (f Filter) keepAccount(a string) bool {
-	return a == "" || len(f.Accounts) == 0 || slices.Contains(f.Accounts, a) || slices.Contains(f.Issuers, a)
+	return f.NoPrune || a == "" || len(f.Accounts) == 0 || slices.Contains(f.Accounts, a) || slices.Contains(f.Issuers, a)
 }
 
 func (f Filter) keepRegion(r string) bool {
-	return r == "" || len(f.Regions) == 0 || slices.Contains(f.Regions, r)
+	return f.NoPrune || r == "" || len(f.Regions) == 0 || slices.Contains(f.Regions, r)
 }
 
 func (f Filter) keepDay(d time.Time) bool {
-	if d.IsZero() {
+	if f.NoPrune || d.IsZero() {
 		return true
 	}
 	if !f.Since.IsZero() && !d.Add(24*time.Hour+deliveryMargin).After(f.Since) {
@@ -129,9 +135,9 @@ func (f Filter) keepDay(d time.Time) bool {
 
 // Days lists the UTC days from since to until, widened by the delivery
 // margin, for listing an S3 prefix day by day. It returns nil when either
-// bound is open or the range is longer than maxDays.
+// bound is open, the range is longer than maxDays, or NoPrune is set.
 func (f Filter) Days(maxDays int) []time.Time {
-	if f.Since.IsZero() || f.Until.IsZero() {
+	if f.NoPrune || f.Since.IsZero() || f.Until.IsZero() {
 		return nil
 	}
 	first := f.Since.Add(-deliveryMargin).UTC().Truncate(24 * time.Hour)

@@ -176,6 +176,11 @@ func TestWalkS3(t *testing.T) {
 			s3Names(orgKeys([]string{acctA, acctB}, testRegions, []string{"2024/03/05"}), exportKeys)},
 		{"until only", root, Filter{Until: day("2024-03-01T12:00:00Z")},
 			s3Names(orgKeys([]string{acctA, acctB}, testRegions, []string{"2024/03/01", "2024/03/02"}), []string{soloKey, teamKey}, exportKeys)},
+		// --no-prune: every key is listed whatever the filter; the events
+		// are filtered after detection.
+		{"no prune", root, Filter{Accounts: []string{acctA}, Regions: []string{"us-east-1"}, Since: day("2024-03-02T00:00:00Z"), Until: day("2024-03-02T23:59:59Z"), NoPrune: true},
+			s3Names(all, []string{soloKey, teamKey}, exportKeys)},
+		{"no prune inside an excluded account", root + orgA, Filter{Accounts: []string{acctB}, NoPrune: true}, s3Names(orgKeys([]string{acctA}, testRegions, testDays))},
 		{"org prefix", root + "AWSLogs/" + testOrg, Filter{}, s3Names(all)},
 		{"AWSLogs prefix", root + "AWSLogs/", Filter{}, s3Names(all, []string{soloKey})},
 		{"account trail prefix", root + "AWSLogs/" + acctSolo + "/", Filter{}, s3Names([]string{soloKey})},
