@@ -56,9 +56,12 @@ type Clients struct {
 	CFN *cloudformation.Client
 }
 
-// NewClients builds the clients from a configuration loaded the SDK's way.
+// NewClients builds the clients from a configuration loaded the SDK's way:
+// Organizations and IAM paced (NewOrganizations, NewIAM), since a read
+// walks the whole OU tree; STS and CloudFormation, a call or two per run,
+// with the SDK's standard retryer.
 func NewClients(cfg aws.Config) Clients {
-	return Clients{Org: organizations.NewFromConfig(cfg), IAM: iam.NewFromConfig(cfg), STS: sts.NewFromConfig(cfg),
+	return Clients{Org: NewOrganizations(cfg), IAM: NewIAM(cfg), STS: sts.NewFromConfig(cfg),
 		CFN: cloudformation.NewFromConfig(cfg)}
 }
 
