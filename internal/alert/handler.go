@@ -13,12 +13,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/rootguard/rootguard/internal/approval"
 	"github.com/rootguard/rootguard/internal/detect"
 	"github.com/rootguard/rootguard/internal/notify"
+	"github.com/rootguard/rootguard/internal/org"
 )
 
 // Handler handles the EventBridge events of the real-time pipeline. Build
@@ -68,7 +68,7 @@ func NewFromAWS(cfg Config, awsCfg aws.Config, logger *slog.Logger) *Handler {
 	return New(cfg, Deps{
 		DynamoDB:      dynamodb.NewFromConfig(awsCfg),
 		SNS:           sns.NewFromConfig(awsCfg),
-		Organizations: organizations.NewFromConfig(awsCfg),
+		Organizations: org.NewOrganizations(awsCfg), // paced: a burst of alerts looks many accounts up
 		Logger:        logger,
 	})
 }

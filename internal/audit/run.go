@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/rootguard/rootguard/internal/org"
-	"github.com/rootguard/rootguard/internal/pace"
 	"github.com/rootguard/rootguard/internal/rootsession"
 )
 
@@ -93,8 +92,8 @@ func Run(ctx context.Context, cfg aws.Config, opts Options) (*Report, error) {
 	// the same initial pace as AssumeRoot: a throttled API is retried at
 	// the rate it accepts, not in a flood of backoffs that runs out of
 	// attempts and loses accounts.
-	r.org = organizations.NewFromConfig(r.cfg, func(o *organizations.Options) { o.Retryer = pace.NewRetryer(standard(), 50) })
-	r.iam = iam.NewFromConfig(r.cfg, func(o *iam.Options) { o.Retryer = pace.NewRetryer(standard(), 50) })
+	retries := org.Retries{MaxAttempts: opts.MaxAttempts, MaxBackoff: 5 * time.Second}
+	r.org, r.iam = retries.Organizations(r.cfg), retries.IAM(r.cfg)
 	r.sts = sts.NewFromConfig(r.cfg)
 	if opts.RoleName == "" {
 		var err error

@@ -145,7 +145,7 @@ func runAccountCreate(ctx context.Context, o *accountCreateOptions) error {
 	case err != nil:
 		return &exitError{code: ExitError, err: err}
 	}
-	d, err := ouMode(ctx, o, organizations.NewFromConfig(cfg), plan.OUPath)
+	d, err := ouMode(ctx, o, org.NewOrganizations(cfg), plan.OUPath)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
@@ -290,7 +289,10 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 	}
 	// The scheduled audit runs in the Audit account: say whether it may
 	// open root sessions there.
-	if p, err := deploy.CheckAuditAccount(ctx, organizations.NewFromConfig(cfg), c.AuditAccountID); err != nil {
+	// One paced client for the checks below: the preflight lists every
+	// account of the organization.
+	orgc := org.NewOrganizations(cfg)
+	if p, err := deploy.CheckAuditAccount(ctx, orgc, c.AuditAccountID); err != nil {
 		fmt.Fprintf(io.Err, "rootguard: scheduled audit: could not check which account may open root sessions: %v\n", err)
 	} else if p.OK() {
 		fmt.Fprintf(io.Err, "rootguard: scheduled audit: %s\n", p)
@@ -320,7 +322,7 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 	if iamAdminCfg != nil {
 		d.IAMAdmin = client(*iamAdminCfg)
 	}
-	pre := deploy.Preflight{Org: organizations.NewFromConfig(cfg), Caller: sts.NewFromConfig(cfg), Audit: sts.NewFromConfig(auditCfg)}
+	pre := deploy.Preflight{Org: orgc, Caller: sts.NewFromConfig(cfg), Audit: sts.NewFromConfig(auditCfg)}
 	switch {
 	case opts.auditRoleARN != "":
 		pre.AuditFlag = "--audit-role-arn " + opts.auditRoleARN

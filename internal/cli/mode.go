@@ -250,7 +250,7 @@ func loadPolicy(ctx context.Context, o *modeOptions, required bool) (*mode.Polic
 		if err != nil {
 			return nil, err
 		}
-		tree, err := org.Read(ctx, org.Clients{Org: organizations.NewFromConfig(cfg)}, 0)
+		tree, err := org.Read(ctx, org.Clients{Org: org.NewOrganizations(cfg)}, 0)
 		if err != nil {
 			return nil, &exitError{code: ExitError, err: fmt.Errorf("%s names OU ids (%s): %w", o.config, strings.Join(ids, ", "), err)}
 		}

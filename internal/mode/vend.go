@@ -56,7 +56,7 @@ func NewVendor(cfg aws.Config, logger *slog.Logger) *Vendor {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Vendor{cfg: cfg, org: organizations.NewFromConfig(cfg), iam: iam.NewFromConfig(cfg), now: time.Now, logger: logger}
+	return &Vendor{cfg: cfg, org: org.NewOrganizations(cfg), iam: org.NewIAM(cfg), now: time.Now, logger: logger}
 }
 
 // AccountRequest is an account to create.

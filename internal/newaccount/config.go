@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/rootguard/rootguard/internal/mode"
@@ -82,7 +81,7 @@ func LoadPolicy(ctx context.Context, c S3, awsCfg aws.Config, loc Location) (*mo
 	}
 	var paths mode.OUPaths
 	if ids := cfg.OUIDs(); len(ids) > 0 {
-		tree, err := org.Read(ctx, org.Clients{Org: organizations.NewFromConfig(awsCfg)}, 0)
+		tree, err := org.Read(ctx, org.Clients{Org: org.NewOrganizations(awsCfg)}, 0)
 		if err != nil {
 			return nil, fmt.Errorf("newaccount: %s names OU ids (%s): %w", loc, strings.Join(ids, ", "), err)
 		}

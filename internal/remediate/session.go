@@ -16,7 +16,7 @@ import (
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/rootguard/rootguard/internal/pace"
+	"github.com/rootguard/rootguard/internal/org"
 	"github.com/rootguard/rootguard/internal/rootsession"
 )
 
@@ -125,7 +125,7 @@ func newClient(cfg aws.Config, opts Options) (*client, error) {
 	c.cfg.Retryer = func() aws.Retryer { return standard() }
 	// Organizations calls are paced per operation (pace.Retryer): a
 	// throttled API is retried at the rate it accepts.
-	c.org = organizations.NewFromConfig(c.cfg, func(o *organizations.Options) { o.Retryer = pace.NewRetryer(standard(), 50) })
+	c.org = org.Retries{MaxAttempts: opts.MaxAttempts, MaxBackoff: opts.MaxBackoff}.Organizations(c.cfg)
 	c.sts = sts.NewFromConfig(c.cfg)
 	var err error
 	c.sessions, err = rootsession.New(cfg, rootsession.Options{Region: opts.Region, Rate: opts.AssumeRootRate,
