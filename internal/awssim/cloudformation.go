@@ -4,7 +4,7 @@ package awssim
 // and StackSet operations `rootguard deploy` calls, and nothing else.
 //
 //	cloudformation: DescribeStacks, CreateChangeSet, DescribeChangeSet,
-//	                ExecuteChangeSet, DeleteChangeSet, DescribeStackSet,
+//	                ExecuteChangeSet, DeleteChangeSet, DeleteStack, DescribeStackSet,
 //	                CreateStackSet, UpdateStackSet, CreateStackInstances,
 //	                ListStackInstances, DeleteStackInstances,
 //	                DescribeStackSetOperation, ListStackSetOperationResults
@@ -19,6 +19,11 @@ package awssim
 // one poll to finish (DescribeChangeSet answers CREATE_IN_PROGRESS, then
 // CREATE_COMPLETE), and so do StackSet operations (RUNNING, then
 // SUCCEEDED or FAILED).
+//
+// DeleteStack follows testdata/cloudformation-delete.md: the stack is
+// DELETE_IN_PROGRESS for one poll, then DELETE_COMPLETE (or DELETE_FAILED,
+// see [Server.FailStackDeletion]); a deleted stack is found by its id
+// only, and its name is free for a new stack.
 //
 // Service-managed StackSets need trusted access for
 // member.org.stacksets.cloudformation.amazonaws.com and the management
@@ -62,6 +67,7 @@ var cfnOps = map[string]handler{
 	"DescribeChangeSet":            cfnDescribeChangeSet,
 	"ExecuteChangeSet":             cfnExecuteChangeSet,
 	"DeleteChangeSet":              cfnDeleteChangeSet,
+	"DeleteStack":                  cfnDeleteStack,
 	"DescribeStackSet":             cfnDescribeStackSet,
 	"CreateStackSet":               cfnCreateStackSet,
 	"UpdateStackSet":               cfnUpdateStackSet,
@@ -76,16 +82,18 @@ var cfnOps = map[string]handler{
 
 // cfnState is the CloudFormation part of the server's state.
 type cfnState struct {
-	stacks     map[string]*cfnStack     // account/region/name
+	stacks     map[string]*cfnStack     // account/region/name; deleted ones account/region/id
 	changeSets map[string]*cfnChangeSet // by ARN
 	stackSets  map[string]*cfnStackSet  // account/region/name
 	failing    map[string]string        // account/region or account/ -> reason
+	failDelete map[string]string        // account/region/name -> reason
 }
 
 type cfnStack struct {
 	id, name, account, region string
 	status, reason            string
 	pending                   string // the status the next DescribeStacks reports
+	pendingReason             string // and its reason
 	template                  string
 	params                    map[string]string
 	capabilities              []string
@@ -142,6 +150,7 @@ func (s *Server) cfn() *cfnState {
 			changeSets: map[string]*cfnChangeSet{},
 			stackSets:  map[string]*cfnStackSet{},
 			failing:    map[string]string{},
+			failDelete: map[string]string{},
 		}
 	}
 	return s.cfnState
@@ -159,6 +168,35 @@ func (s *Server) FailStackInstances(account, region, reason string) {
 		return
 	}
 	s.cfn().failing[account+"/"+region] = reason
+}
+
+// FailStackDeletion makes the deletion of the stack name in account and
+// region end DELETE_FAILED with reason, as CloudFormation reports a
+// resource it could not delete. An empty reason lets it succeed again.
+func (s *Server) FailStackDeletion(account, region, name, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := account + "/" + region + "/" + name
+	if reason == "" {
+		delete(s.cfn().failDelete, key)
+		return
+	}
+	s.cfn().failDelete[key] = reason
+}
+
+// Stacks returns the names of the stacks of account in region that are
+// not deleted, sorted.
+func (s *Server) Stacks(account, region string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, st := range s.cfn().stacks {
+		if st.account == account && st.region == region && st.status != "DELETE_COMPLETE" {
+			out = append(out, st.name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // StackTemplate returns the template of a stack, and whether the stack
@@ -428,6 +466,7 @@ func strList(s []string) xmlList[string] { return xmlList[string]{Member: append
 func (st *cfnStack) advance(now time.Time) {
 	if st.pending != "" {
 		st.status, st.pending = st.pending, ""
+		st.reason, st.pendingReason = st.pendingReason, ""
 		st.updated = now
 	}
 }
@@ -445,13 +484,23 @@ func cfnDescribeStacks(c *call) (any, *apiError) {
 	st := c.s.cfn()
 	name := c.param("StackName")
 	var out []xmlStack
+	var deleted []*cfnStack
 	for _, s := range st.stacks {
 		if s.account != c.p.account || s.region != c.region || (name != "" && name != s.name && name != s.id) {
 			continue
 		}
+		// A deleted stack is described by its id only.
+		if s.status == "DELETE_COMPLETE" && name != s.id {
+			continue
+		}
 		out = append(out, s.xml())
 		s.advance(c.now) // in progress for one poll
-
+		if s.status == "DELETE_COMPLETE" {
+			deleted = append(deleted, s)
+		}
+	}
+	for _, s := range deleted {
+		st.retire(s)
 	}
 	if name != "" && len(out) == 0 {
 		return nil, cfnValidation("Stack with id %s does not exist", name)
@@ -604,6 +653,55 @@ func cfnExecuteChangeSet(c *call) (any, *apiError) {
 		}
 	}
 	return struct{}{}, nil // an empty <ExecuteChangeSetResult/>, as AWS writes
+}
+
+// retire keeps a deleted stack under its id, freeing its name, and
+// drops its change sets.
+func (st *cfnState) retire(s *cfnStack) {
+	key := s.account + "/" + s.region + "/"
+	if st.stacks[key+s.name] == s {
+		delete(st.stacks, key+s.name)
+	}
+	st.stacks[key+s.id] = s
+	for id, cs := range st.changeSets {
+		if cs.stack == s {
+			delete(st.changeSets, id)
+		}
+	}
+}
+
+// cfnDeleteStack starts the deletion of a stack named by name or id
+// (testdata/cloudformation-delete.md). A stack that does not exist, or
+// is already being deleted or deleted, is no error, and one in the
+// middle of another operation a ValidationError (guesses, doc.go).
+func cfnDeleteStack(c *call) (any, *apiError) {
+	st := c.s.cfn()
+	name := c.param("StackName")
+	if name == "" {
+		return nil, cfnValidation("1 validation error detected: Value null at 'stackName' failed to satisfy constraint: Member must not be null")
+	}
+	var stack *cfnStack
+	for _, s := range st.stacks {
+		if s.account == c.p.account && s.region == c.region && (s.id == name || s.name == name && s.status != "DELETE_COMPLETE") {
+			stack = s
+			break
+		}
+	}
+	if stack == nil {
+		return struct{}{}, nil
+	}
+	switch {
+	case stack.status == "DELETE_COMPLETE" || stack.status == "DELETE_IN_PROGRESS":
+		return struct{}{}, nil
+	case stack.status != "REVIEW_IN_PROGRESS" && strings.HasSuffix(stack.status, "_IN_PROGRESS"):
+		return nil, cfnValidation("Stack [%s] cannot be deleted while in status %s", stack.name, stack.status)
+	}
+	stack.status, stack.reason, stack.pending = "DELETE_IN_PROGRESS", "", "DELETE_COMPLETE"
+	if reason, ok := st.failDelete[c.key(stack.name)]; ok {
+		stack.pending, stack.pendingReason = "DELETE_FAILED", reason
+	}
+	stack.updated = c.now
+	return struct{}{}, nil // an empty <DeleteStackResult/>
 }
 
 func cfnDeleteChangeSet(c *call) (any, *apiError) {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -145,6 +146,111 @@ func TestCloudFormationStacks(t *testing.T) {
 	}
 	if got := e.srv.Counts()["cloudformation:DescribeStacks"]; got < 4 {
 		t.Errorf("Counts: %d DescribeStacks", got)
+	}
+}
+
+// TestCloudFormationDeleteStack holds DeleteStack to
+// testdata/cloudformation-delete.md: DELETE_IN_PROGRESS, then
+// DELETE_COMPLETE (or DELETE_FAILED, and deleted again); a deleted stack
+// is found by id only, its name free for a new stack.
+func TestCloudFormationDeleteStack(t *testing.T) {
+	e := newEnv(t, nil, Options{})
+	cf := cfnClient(e, "eu-west-1")
+	ctx := t.Context()
+	mgmt := e.srv.sc.Organization.ManagementAccount
+	deploy := func(name string) string {
+		t.Helper()
+		out, err := cf.CreateChangeSet(ctx, &cloudformation.CreateChangeSetInput{StackName: aws.String(name), ChangeSetName: aws.String("c"),
+			ChangeSetType: cfntypes.ChangeSetTypeCreate, TemplateBody: aws.String(cfnTemplate1),
+			Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam},
+			Parameters:   []cfntypes.Parameter{{ParameterKey: aws.String("Name"), ParameterValue: aws.String("abc")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = cf.DescribeChangeSet(ctx, &cloudformation.DescribeChangeSetInput{ChangeSetName: out.Id})
+		if _, err := cf.ExecuteChangeSet(ctx, &cloudformation.ExecuteChangeSetInput{ChangeSetName: out.Id}); err != nil {
+			t.Fatal(err)
+		}
+		// CREATE_IN_PROGRESS: not deletable by awssim (a guess).
+		if _, err := cf.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(name)}); apiCode(err) != "ValidationError" {
+			t.Errorf("DeleteStack while CREATE_IN_PROGRESS: %v", err)
+		}
+		_, _ = cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+		return aws.ToString(out.StackId)
+	}
+	status := func(name string) (cfntypes.StackStatus, string, error) {
+		out, err := cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(name)})
+		if err != nil {
+			return "", "", err
+		}
+		return out.Stacks[0].StackStatus, aws.ToString(out.Stacks[0].StackStatusReason), nil
+	}
+
+	id := deploy("s")
+	if _, err := cf.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("s")}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, err := status("s"); err != nil || st != cfntypes.StackStatusDeleteInProgress {
+		t.Fatalf("after DeleteStack: %s %v", st, err)
+	}
+	// Again while in progress: nothing changes.
+	if _, err := cf.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("s")}); err != nil {
+		t.Errorf("DeleteStack while DELETE_IN_PROGRESS: %v", err)
+	}
+	if st, _, err := status(id); err != nil || st != cfntypes.StackStatusDeleteComplete {
+		t.Fatalf("by id after deletion: %s %v", st, err)
+	}
+	if _, _, err := status("s"); apiCode(err) != "ValidationError" {
+		t.Errorf("a deleted stack is found by name: %v", err)
+	}
+	if all, err := cf.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{}); err != nil || len(all.Stacks) != 0 {
+		t.Errorf("DescribeStacks lists a deleted stack: %+v %v", all, err)
+	}
+	if got := e.srv.Stacks(mgmt, "eu-west-1"); len(got) != 0 {
+		t.Errorf("Stacks = %q", got)
+	}
+	// A deleted or missing stack: no error.
+	for _, name := range []string{"s", id, "never"} {
+		if _, err := cf.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String(name)}); err != nil {
+			t.Errorf("DeleteStack %s: %v", name, err)
+		}
+	}
+	// The SDK's waiter agrees that it is gone.
+	w := cloudformation.NewStackDeleteCompleteWaiter(cf, func(o *cloudformation.StackDeleteCompleteWaiterOptions) {
+		o.MinDelay = time.Millisecond
+		o.MaxDelay = time.Millisecond
+	})
+	if err := w.Wait(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String("s")}, time.Second); err != nil {
+		t.Errorf("StackDeleteComplete waiter: %v", err)
+	}
+
+	// The name is free again; a deletion that fails ends DELETE_FAILED,
+	// with the reason, and can be run again.
+	id2 := deploy("s")
+	if id2 == id {
+		t.Fatalf("the new stack has the deleted one's id")
+	}
+	e.srv.FailStackDeletion(mgmt, "eu-west-1", "s", "Resource handler returned message: bucket not empty")
+	if _, err := cf.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("s")}); err != nil {
+		t.Fatal(err)
+	}
+	if st, reason, _ := status("s"); st != cfntypes.StackStatusDeleteInProgress || reason != "" {
+		t.Fatalf("deletion: %s %q", st, reason)
+	}
+	if st, reason, _ := status("s"); st != cfntypes.StackStatusDeleteFailed || !strings.Contains(reason, "bucket not empty") {
+		t.Fatalf("failed deletion: %s %q", st, reason)
+	}
+	e.srv.FailStackDeletion(mgmt, "eu-west-1", "s", "")
+	if _, err := cf.DeleteStack(ctx, &cloudformation.DeleteStackInput{StackName: aws.String("s")}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, _ = status("s")
+	if st, _, err := status(id2); err != nil || st != cfntypes.StackStatusDeleteComplete {
+		t.Errorf("second deletion: %s %v", st, err)
+	}
+	// Both deleted stacks are still described by id.
+	if st, _, err := status(id); err != nil || st != cfntypes.StackStatusDeleteComplete {
+		t.Errorf("first stack by id: %s %v", st, err)
 	}
 }
 

@@ -141,6 +141,14 @@
 //     InvalidOperationException (400), the error its API Reference lists,
 //     with awssim's own message. Settle: aws cloudformation
 //     activate-organizations-access with a member account's credentials.
+//   - cloudformation:DeleteStack (testdata/cloudformation-delete.md for
+//     what AWS documents) of a stack that does not exist, or that is
+//     already DELETE_IN_PROGRESS or deleted, succeeds and changes nothing;
+//     of a stack in another *_IN_PROGRESS status (REVIEW_IN_PROGRESS
+//     aside) it is a ValidationError "Stack [NAME] cannot be deleted while
+//     in status STATUS"; once deleted, the name is free for a new stack.
+//     Settle: aws cloudformation delete-stack --stack-name no-such-stack;
+//     delete-stack during an update; create-stack of a deleted stack's name.
 //   - GetQueueUrl finds only the caller's own queues in the signed Region
 //     (QueueDoesNotExist otherwise). Settle: GetQueueUrl with
 //     QueueOwnerAWSAccountId of another account whose queue policy allows it.
