@@ -71,18 +71,24 @@
 // (awssim-admin) in the management account with full permissions. AssumeRole
 // into a role the scenario lists (by default OrganizationAccountAccessRole in
 // every member account, trusted by the management account) gives a role
-// session with full permissions in that account. AssumeRoot gives a root
-// session limited by its task policy: the five root-task policies as AWS
-// publishes them (internal/awsdocs, with their source), evaluated by this
-// package's own policy evaluator (Deny, NotAction, NotResource, conditions
-// and policy variables) on every call of the session, before the server
-// looks for the operation: an action the policy denies is AccessDenied
-// whether or not awssim simulates it. The product reads the same documents
-// with its own code (internal/detect), so the simulator cannot hide its
-// mistakes. Service control policies of the scenario are evaluated for
-// IAM, STS, S3 and SQS calls made by principals in member accounts (Deny
-// statements only; see [Policy]), with aws:RequestedRegion the Region the
-// call was signed for (us-east-1 for IAM and Organizations). sts:AssumeRoot
+// session with full permissions in that account. Organizations answers
+// each operation only to the callers its documentation names
+// (testdata/organizations-callers.tsv, the sentence quoted from the SDK's
+// model, with its source): the management account; for the reads, also a
+// delegated administrator; for DescribeOrganization, any account of the
+// organization. Any other caller gets AccessDeniedException (403).
+// AssumeRoot gives a root session limited by its task policy: the five
+// root-task policies as AWS publishes them (internal/awsdocs, with their
+// source), evaluated by this package's own policy evaluator (Deny,
+// NotAction, NotResource, conditions and policy variables) on every call
+// of the session, before the server looks for the operation: an action
+// the policy denies is AccessDenied whether or not awssim simulates it.
+// The product reads the same documents with its own code
+// (internal/detect), so the simulator cannot hide its mistakes. Service
+// control policies of the scenario are evaluated for IAM, STS, S3 and SQS
+// calls made by principals in member accounts (Deny statements only; see
+// [Policy]), with aws:RequestedRegion the Region the call was signed for
+// (us-east-1 for IAM and Organizations). sts:AssumeRoot
 // is served only at a Regional endpoint (testdata/regions.md).
 //
 // # Guesses
@@ -107,6 +113,18 @@
 //   - Organizations and Security Hub answer a denied root session with
 //     AccessDeniedException "You don't have permissions to access this
 //     resource.". Settle: organizations list-accounts in a root session.
+//   - "A member account that is a delegated administrator", the words
+//     with which the documentation lets Organizations reads (ListAccounts,
+//     DescribeAccount, ListRoots, ...) be called, is an account registered
+//     with RegisterDelegatedAdministrator for any service principal,
+//     iam.amazonaws.com included: the sentence names no service, older
+//     releases of the model said "a delegated administrator for an Amazon
+//     Web Services service", and RegisterDelegatedAdministrator "grants
+//     read-only access to Organizations service data". Organizations' own
+//     delegation by resource-based policy (PutResourcePolicy) is not
+//     simulated. Settle: organizations list-accounts with credentials in
+//     an account registered only for iam.amazonaws.com, and in a member
+//     account registered for nothing (AccessDeniedException).
 //   - sts:GetCallerIdentity works in every root session, as it needs no
 //     permission. Settle: sts get-caller-identity with root-session credentials.
 //   - DeleteVirtualMFADevice of an assigned device is DeleteConflict (409).

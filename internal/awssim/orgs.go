@@ -62,15 +62,14 @@ func orgsAccessDenied() *apiError {
 	return errf(http.StatusForbidden, "AccessDeniedException", "You don't have permissions to access this resource.")
 }
 
-// orgsInput decodes the input and applies who may call: any account of the
-// organization for DescribeOrganization, the management account for the
-// rest.
-func (c *call) orgsInput(anyMember bool) (*orgsInput, *apiError) {
+// orgsInput decodes the input and applies who may call the operation, as
+// its documentation says (orgs_callers.go).
+func (c *call) orgsInput() (*orgsInput, *apiError) {
 	org := c.s.sc.Organization
 	if org.ID == "" {
 		return nil, errf(http.StatusNotFound, "AWSOrganizationsNotInUseException", "Your account is not a member of an organization.")
 	}
-	if !anyMember && c.p.account != org.ManagementAccount {
+	if !c.mayCallOrgs() {
 		return nil, orgsAccessDenied()
 	}
 	var in orgsInput
@@ -145,7 +144,7 @@ type organizationJSON struct {
 }
 
 func describeOrganization(c *call) (any, *apiError) {
-	if _, e := c.orgsInput(true); e != nil {
+	if _, e := c.orgsInput(); e != nil {
 		return nil, e
 	}
 	s := c.s
@@ -176,7 +175,7 @@ type rootJSON struct {
 }
 
 func listRoots(c *call) (any, *apiError) {
-	in, e := c.orgsInput(false)
+	in, e := c.orgsInput()
 	if e != nil {
 		return nil, e
 	}
@@ -204,7 +203,7 @@ type ouJSON struct {
 }
 
 func listOrganizationalUnitsForParent(c *call) (any, *apiError) {
-	in, e := c.orgsInput(false)
+	in, e := c.orgsInput()
 	if e != nil {
 		return nil, e
 	}
@@ -267,7 +266,7 @@ func (c *call) accountsPage(in *orgsInput, accounts []*Account) (any, *apiError)
 }
 
 func listAccounts(c *call) (any, *apiError) {
-	in, e := c.orgsInput(false)
+	in, e := c.orgsInput()
 	if e != nil {
 		return nil, e
 	}
@@ -279,7 +278,7 @@ func listAccounts(c *call) (any, *apiError) {
 }
 
 func listAccountsForParent(c *call) (any, *apiError) {
-	in, e := c.orgsInput(false)
+	in, e := c.orgsInput()
 	if e != nil {
 		return nil, e
 	}
@@ -302,7 +301,7 @@ type parentJSON struct {
 }
 
 func listParents(c *call) (any, *apiError) {
-	in, e := c.orgsInput(false)
+	in, e := c.orgsInput()
 	if e != nil {
 		return nil, e
 	}
@@ -327,7 +326,7 @@ func listParents(c *call) (any, *apiError) {
 }
 
 func describeAccount(c *call) (any, *apiError) {
-	in, e := c.orgsInput(false)
+	in, e := c.orgsInput()
 	if e != nil {
 		return nil, e
 	}
@@ -350,7 +349,7 @@ func (s *Server) orgCreated() time.Time {
 }
 
 func listAWSServiceAccess(c *call) (any, *apiError) {
-	in, e := c.orgsInput(false)
+	in, e := c.orgsInput()
 	if e != nil {
 		return nil, e
 	}
@@ -375,7 +374,7 @@ type delegatedAdministratorJSON struct {
 // once, with the earliest delegation date among the services it serves
 // (or only the one asked for).
 func listDelegatedAdministrators(c *call) (any, *apiError) {
-	in, e := c.orgsInput(false)
+	in, e := c.orgsInput()
 	if e != nil {
 		return nil, e
 	}
@@ -440,7 +439,7 @@ func (s *Server) policySummary(id string) (policySummaryJSON, string, bool) {
 // attached to a root, OU or account. Other policy types are not
 // simulated: their lists are empty.
 func listPoliciesForTarget(c *call) (any, *apiError) {
-	in, e := c.orgsInput(false)
+	in, e := c.orgsInput()
 	if e != nil {
 		return nil, e
 	}
@@ -474,7 +473,7 @@ var policyTypes = []string{
 }
 
 func describePolicy(c *call) (any, *apiError) {
-	in, e := c.orgsInput(false)
+	in, e := c.orgsInput()
 	if e != nil {
 		return nil, e
 	}
@@ -487,7 +486,7 @@ func describePolicy(c *call) (any, *apiError) {
 
 // listPolicies lists FullAWSAccess and the scenario's SCPs, in id order.
 func listPolicies(c *call) (any, *apiError) {
-	in, e := c.orgsInput(false)
+	in, e := c.orgsInput()
 	if e != nil {
 		return nil, e
 	}
@@ -523,7 +522,7 @@ type policyTargetJSON struct {
 // attached to. FullAWSAccess is attached everywhere; only the root is
 // listed for it here, which is where AWS attaches it first.
 func listTargetsForPolicy(c *call) (any, *apiError) {
-	in, e := c.orgsInput(false)
+	in, e := c.orgsInput()
 	if e != nil {
 		return nil, e
 	}

@@ -100,7 +100,7 @@ type vendingInput struct {
 }
 
 func (c *call) vendingInput() (*orgsInput, *vendingInput, *apiError) {
-	page, e := c.orgsInput(false)
+	page, e := c.orgsInput()
 	if e != nil {
 		return nil, nil, e
 	}

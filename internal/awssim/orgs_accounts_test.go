@@ -221,7 +221,8 @@ func TestCreateAccountFailures(t *testing.T) {
 }
 
 // TestVendingAccessDenied: only the management account creates and moves
-// accounts; a delegated administrator's role session cannot.
+// accounts ("You can only call this operation from the management
+// account."); a delegated administrator's role session cannot.
 func TestVendingAccessDenied(t *testing.T) {
 	e := newEnv(t, nil, Options{})
 	member := e.assumeRole(exSecurity)

@@ -6,11 +6,12 @@ import (
 )
 
 // describeOrganizationalUnit answers DescribeOrganizationalUnit: the id, ARN
-// and name of one OU, for the management account. An id that is not an OU
-// of the scenario (the root's id included) is OrganizationalUnitNotFound,
-// as in AWS; a malformed one is InvalidInputException.
+// and name of one OU, for the management account or a delegated
+// administrator. An id that is not an OU of the scenario (the root's id
+// included) is OrganizationalUnitNotFound, as in AWS; a malformed one is
+// InvalidInputException.
 func describeOrganizationalUnit(c *call) (any, *apiError) {
-	if _, e := c.orgsInput(false); e != nil {
+	if _, e := c.orgsInput(); e != nil {
 		return nil, e
 	}
 	var in struct{ OrganizationalUnitId string }

@@ -257,7 +257,9 @@ func TestOrganizationsPagination(t *testing.T) {
 }
 
 // TestOrganizationsErrors: unknown ids give each operation's modelled
-// not-found exception; member accounts may only describe the organization.
+// not-found exception; a member account that is no delegated administrator
+// may only describe the organization (TestOrgsCallers covers every
+// operation and caller).
 func TestOrganizationsErrors(t *testing.T) {
 	e := newEnv(t, nil, Options{})
 	ctx := t.Context()

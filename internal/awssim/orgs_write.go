@@ -13,7 +13,7 @@ var servicePrincipalRE = sync.OnceValue(func() *regexp.Regexp { return regexp.Mu
 // enableAWSServiceAccess turns on trusted access for a service. It is
 // idempotent, as in AWS.
 func enableAWSServiceAccess(c *call) (any, *apiError) {
-	in, e := c.orgsInput(false)
+	in, e := c.orgsInput()
 	if e != nil {
 		return nil, e
 	}
@@ -30,7 +30,7 @@ func enableAWSServiceAccess(c *call) (any, *apiError) {
 // registerDelegatedAdministrator makes a member account a delegated
 // administrator for a service that has trusted access.
 func registerDelegatedAdministrator(c *call) (any, *apiError) {
-	in, e := c.orgsInput(false)
+	in, e := c.orgsInput()
 	if e != nil {
 		return nil, e
 	}

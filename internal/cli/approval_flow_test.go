@@ -36,7 +36,9 @@ type approvalEnv struct {
 	config string
 }
 
-func startApprovalEnv(t *testing.T) *approvalEnv {
+// startApprovalEnv starts the approval environment over awssim's example
+// scenario, changed by edit.
+func startApprovalEnv(t *testing.T, edit ...func(*awssim.Scenario)) *approvalEnv {
 	t.Helper()
 	db := testenv.StartDynamoDB(t)
 	sc, err := awssim.LoadScenario(filepath.Join("..", "awssim", "testdata", "scenario.yaml"))
@@ -47,6 +49,9 @@ func startApprovalEnv(t *testing.T) *approvalEnv {
 		if sc.Accounts[i].ID == "222222222222" {
 			sc.Accounts[i].Roles = append(sc.Accounts[i].Roles, operatorRole, approverRole)
 		}
+	}
+	for _, f := range edit {
+		f(sc)
 	}
 	sim := testenv.StartOrganizations(t, sc, awssim.Options{})
 	s := testenv.StartSNS(t)
@@ -237,9 +242,13 @@ func wantIn(t *testing.T, s string, want ...string) {
 // before anything is recorded or sent to the approvers: a malformed id
 // (the same line from both, not the approvals file's message), an
 // account the organization does not have, a suspended and a closed one
-// are each one line naming it and exit 2. Run from the Audit account,
-// where Organizations refuses DescribeAccount, one line says the account
-// was not checked and the request is recorded.
+// are each one line naming it and exit 2. The Audit account, the IAM
+// delegated administrator, reads the organization as the management
+// account does ("You can only call this operation from the management
+// account or a member account that is a delegated administrator.",
+// DescribeAccount); run from an Audit account that is no delegated
+// administrator, where Organizations refuses DescribeAccount, one line
+// says the account was not checked and the request is recorded.
 func TestApprovalAccountValidatedFirst(t *testing.T) {
 	e := startApprovalEnv(t)
 	tb := alert.NewTable(e.db.Client, "rootguard")
@@ -272,11 +281,31 @@ func TestApprovalAccountValidatedFirst(t *testing.T) {
 		}
 	}
 
+	// From the Audit account, the delegated administrator: checked.
 	e.as(t, operatorRole, "alice@example.com")
-	out, errOut, code := runMain(t, "approval", "request", "--account", "333333333333", "--task", "console", "--for", "1h",
+	out, errOut, code := runMain(t, "approval", "request", "--account", "666666666666", "--task", "console", "--for", "1h",
+		"--reason", "MFA Delete", "--id", "CHG-AUDIT", "-o", "json")
+	if code != ExitUsage || !strings.Contains(errOut, "target 666666666666: not an active account: it is SUSPENDED") {
+		t.Errorf("suspended, from the Audit account: exit %d, want 2\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = runMain(t, "approval", "request", "--account", "333333333333", "--task", "console", "--for", "1h",
+		"--reason", "MFA Delete", "--id", "CHG-AUDIT", "-o", "json")
+	if code != ExitOK || strings.Contains(errOut, "not checked") {
+		t.Errorf("from the Audit account: exit %d\n%s%s", code, out, errOut)
+	}
+	if a, err := tb.GetApproval(t.Context(), "CHG-AUDIT"); err != nil || a.Account != "333333333333" {
+		t.Errorf("not recorded: %+v, %v", a, err)
+	}
+
+	// From an Audit account that is no delegated administrator: not
+	// checked, said in one line, recorded.
+	e = startApprovalEnv(t, func(sc *awssim.Scenario) { sc.Organization.DelegatedAdministrators = nil })
+	tb = alert.NewTable(e.db.Client, "rootguard")
+	e.as(t, operatorRole, "alice@example.com")
+	out, errOut, code = runMain(t, "approval", "request", "--account", "333333333333", "--task", "console", "--for", "1h",
 		"--reason", "MFA Delete", "--id", "CHG-AUDIT", "-o", "json")
 	if code != ExitOK || !strings.Contains(errOut, "rootguard: account 333333333333 not checked against the organization (AccessDeniedException)\n") {
-		t.Errorf("from the Audit account: exit %d\n%s%s", code, out, errOut)
+		t.Errorf("from an Audit account that is no delegated administrator: exit %d\n%s%s", code, out, errOut)
 	}
 	if a, err := tb.GetApproval(t.Context(), "CHG-AUDIT"); err != nil || a.Account != "333333333333" {
 		t.Errorf("not recorded: %+v, %v", a, err)
