@@ -146,8 +146,9 @@ func (o *approvalOptions) open(ctx context.Context) (*alert.Table, report.Format
 // checkApprovalAccount checks an approval's account before anything is
 // recorded: its form, and, where Organizations can be read, that the
 // organization has it and it is active (exit 2 naming it). Where the
-// organization cannot be read (approvers may run this from the Audit
-// account) one line says so and the command goes on. The management
+// organization cannot be read (from an account that is neither the
+// management account nor a delegated administrator, or a role without
+// organizations:DescribeAccount) one line says so and the command goes on. The management
 // account is accepted: root use there (the console) can be approved.
 func checkApprovalAccount(ctx context.Context, o *approvalOptions, account string) error {
 	if err := checkApprovalAccountForm(account); err != nil {

@@ -567,9 +567,10 @@ func auditTemplate() *cloudformation.Template {
 			allow("PublishAlerts", []string{"sns:Publish"}, ref("AlertTopic")),
 			allow("KeepState", []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"}, getAtt("Table", "Arn")),
 			// Account names and OU paths for the alerts. Organizations answers
-			// these only to the management account or to an account it has
-			// delegated Organizations administration to; elsewhere the alert
-			// goes out with the raw account id and says enrichment failed.
+			// these only to the management account or a delegated
+			// administrator (the IAM one for centralized root access is);
+			// elsewhere the alert goes out with the raw account id and says
+			// enrichment failed.
 			allow("EnrichAccounts", []string{"organizations:DescribeAccount", "organizations:ListParents", "organizations:DescribeOrganizationalUnit"}, "*"),
 			allow("DeadLetters", []string{"sqs:SendMessage"}, getAtt("DeadLetterQueue", "Arn")),
 		),
