@@ -112,7 +112,10 @@
 //     Settle: the message of any denied call in a root session.
 //   - Organizations and Security Hub answer a denied root session with
 //     AccessDeniedException "You don't have permissions to access this
-//     resource.". Settle: organizations list-accounts in a root session.
+//     resource."; Organizations gives the same message to a caller the
+//     operation's documentation does not name (the code is the model's).
+//     Settle: organizations list-accounts in a root session, and from a
+//     member account that is no delegated administrator.
 //   - "A member account that is a delegated administrator", the words
 //     with which the documentation lets Organizations reads (ListAccounts,
 //     DescribeAccount, ListRoots, ...) be called, is an account registered
