@@ -131,7 +131,12 @@ func newDeployRunCmd(io IO, logger func() *slog.Logger, apply bool) *cobra.Comma
 created, updated (with the resources a change set would add, modify or
 remove; the change set is deleted again) or left unchanged. For the StackSet
 it lists the instances it would add and, account by account, those outside
-the OUs and regions given that apply would remove (kept with --keep-removed).`,
+the OUs and regions given that apply would remove (kept with --keep-removed).
+Last come rootguard's own stacks found where the configuration puts none
+(rootguard-audit-region, rootguard-management, rootguard-assumeroot, by those
+names only, in the Audit and management accounts and IAM's delegated
+administrator, in every Region enabled there): action delete, with why
+(unchanged, "Keep stack ...", with --keep-removed).`,
 		Args: cobra.NoArgs,
 	}
 	if apply {
@@ -144,7 +149,11 @@ member StackSet (service-managed, automatic deployment). The StackSet's
 instances are converged: instances are added in the OUs and regions it
 lacks, and only once every addition succeeded are those outside the OUs and
 regions given (an OU or a region dropped from the command line) deleted,
-unless --keep-removed. Before anything changes, every target is checked: the
+unless --keep-removed. Last, and only if every step before succeeded, the
+stacks plan lists as delete (a Region no longer governed, or newly governed:
+its AssumeRoot stack) are deleted, each waited for to DELETE_COMPLETE,
+unless --keep-removed.
+Before anything changes, every target is checked: the
 current credentials must be the management account's, each --ou an OU (or
 the root) of the organization, --audit-account an active account that the
 Audit credentials are in (the Audit stack never goes elsewhere), StackSets
@@ -191,7 +200,7 @@ Exit 0: done (or nothing to do); 1: a step failed; 2: a bad flag or target.`
 	f.StringVar(&opts.stackSetRoleARN, "stackset-role-arn", "", "with --call-as DELEGATED_ADMIN: role in the delegated administrator account to assume")
 	f.StringVar(&opts.iamAdminProfile, "iam-admin-profile", "", "AWS profile in the IAM delegated administrator account (for its AssumeRoot stacks)")
 	f.StringVar(&opts.iamAdminRoleARN, "iam-admin-role-arn", "", "role in the IAM delegated administrator account to assume (for its AssumeRoot stacks)")
-	f.BoolVar(&opts.keepRemoved, "keep-removed", false, "keep the StackSet's instances outside the OUs and regions given (only add)")
+	f.BoolVar(&opts.keepRemoved, "keep-removed", false, "keep the StackSet's instances outside the OUs and regions given, and rootguard's stacks where none belongs (only add)")
 	f.StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
 	f.DurationVar(&opts.poll, "poll-interval", 5*time.Second, "time between polls of change sets, stacks and StackSet operations")
 	_ = f.MarkHidden("poll-interval")
@@ -305,6 +314,11 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 	if err != nil {
 		return &exitError{code: ExitError, err: err}
 	}
+	// Where the Audit account's regional stacks may have been left: the
+	// Regions enabled in it.
+	if c.AuditRegions, err = deploy.EnabledRegions(ctx, account.NewFromConfig(auditCfg)); err != nil {
+		fmt.Fprintf(io.Err, "rootguard: warning: Audit account %s: %v; its %s stacks left in Regions no longer governed are not looked for (allow account:ListRegions to the Audit credentials)\n", c.AuditAccountID, err, deploy.AuditRegionStackName)
+	}
 	// New accounts: whether the function will delete root credentials,
 	// and where, as rootguard.yaml says now.
 	fmt.Fprintf(io.Err, "rootguard: new accounts: %s\n", describeEnforcement(ctx, c, cfg,
@@ -375,8 +389,15 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 			return nil
 		}
 		q := fmt.Sprintf("Apply these %d changes? [y/N] ", pending)
+		var deleting []string
+		if n := deletedStacks(steps); n > 0 {
+			deleting = append(deleting, fmt.Sprintf("the %d stacks (delete)", n))
+		}
 		if n := removedInstances(steps); n > 0 {
-			q = fmt.Sprintf("Apply these %d changes, deleting the %d stack instances listed above (Remove account ...)? [y/N] ", pending, n)
+			deleting = append(deleting, fmt.Sprintf("the %d stack instances (Remove account ...)", n))
+		}
+		if len(deleting) > 0 {
+			q = fmt.Sprintf("Apply these %d changes, deleting %s listed above? [y/N] ", pending, strings.Join(deleting, " and "))
 		}
 		if !confirm(ctx, io, q) {
 			fmt.Fprintln(io.Err, "rootguard: nothing changed")
@@ -407,6 +428,17 @@ func describeEnforcement(ctx context.Context, c deploy.Config, mgmt aws.Config, 
 		return fmt.Sprintf("%s: ENFORCEMENT ON: the root credentials of an account created in, moved to or joining %s (strict, enforce: true, and the OUs below that set no mode) are deleted; every other account is audited and reported", loc, strings.Join(on, ", "))
 	}
 	return fmt.Sprintf("%s: enforcement is off (no strict OU has enforce: true): every new or moved account is audited and reported", loc)
+}
+
+// deletedStacks counts the stacks a plan deletes.
+func deletedStacks(steps []deploy.Step) int {
+	n := 0
+	for _, s := range steps {
+		if s.Action == deploy.Delete {
+			n++
+		}
+	}
+	return n
 }
 
 // removedInstances counts the stack instances a plan deletes.

@@ -227,13 +227,21 @@ func TestDeployConvergeAndCallAsAgainstSandbox(t *testing.T) {
 	}
 	// ap-northeast-1 is no longer governed: the AssumeRoot stack goes there.
 	out, errOut, code := run("apply", "--yes", "--keep-removed")
-	if code != ExitOK || strings.Contains(out, "removed") || !strings.Contains(out, "created    stack    rootguard-assumeroot    management ap-northeast-1\n") ||
-		!strings.Contains(out, "    Keep account 444444444444 region ap-northeast-1 (OU ou-ex12-workload, CURRENT): outside the OUs and regions given\n") {
+	if code != ExitOK || strings.Contains(out, "instances removed") || strings.Contains(out, "deleted ") ||
+		!strings.Contains(out, "created    stack    rootguard-assumeroot    management ap-northeast-1\n") ||
+		!strings.Contains(out, "    Keep account 444444444444 region ap-northeast-1 (OU ou-ex12-workload, CURRENT): outside the OUs and regions given\n") ||
+		!strings.Contains(out, "unchanged  stack    rootguard-management    management ap-northeast-1\n"+
+			"    Keep stack (CREATE_COMPLETE): ap-northeast-1 is not governed (us-east-1, eu-west-1): rootguard-assumeroot takes its place there; kept (--keep-removed)\n") {
 		t.Fatalf("apply --keep-removed: exit %d\n%s%s", code, out, errOut)
 	}
+	// Without it: the instances, then the stacks, go.
 	out, errOut, code = run("apply", "--yes")
 	if code != ExitOK || !strings.Contains(out, "updated    stackset rootguard-member") || !strings.Contains(out, "    2 stack instances removed\n") ||
-		!strings.Contains(errOut, "rootguard-member delete instances") {
+		!strings.Contains(errOut, "rootguard-member delete instances") ||
+		!strings.HasSuffix(out, "deleted    stack    rootguard-management    management ap-northeast-1\n"+
+			"    Delete stack (CREATE_COMPLETE) and its resources: ap-northeast-1 is not governed (us-east-1, eu-west-1): rootguard-assumeroot takes its place there\n") ||
+		!strings.Contains(out, "deleted    stack    rootguard-audit-region  audit      ap-northeast-1\n") ||
+		!strings.Contains(errOut, "rootguard-management ap-northeast-1 (management): DELETE_IN_PROGRESS") {
 		t.Fatalf("apply --yes: exit %d\n%s%s", code, out, errOut)
 	}
 	// 5 stacks and 15 AssumeRoot stacks (the Regions enabled by default
@@ -427,9 +435,24 @@ func TestDeployAsksBeforeRemovingInstances(t *testing.T) {
 	}
 	var out, errb bytes.Buffer
 	code := Main(t.Context(), deployArgs("apply", nil), IO{In: strings.NewReader("n\n"), Out: &out, Err: &errb, OutTTY: true, ErrTTY: true})
-	q := "deleting the 2 stack instances listed above"
+	q := "Apply these 4 changes, deleting the 2 stacks (delete) and the 2 stack instances (Remove account ...) listed above? [y/N]"
 	if code != ExitOK || !strings.Contains(errb.String(), q) || !strings.Contains(errb.String(), "nothing changed") ||
-		!strings.Contains(out.String(), "Remove account 333333333333 region ap-northeast-1") {
+		!strings.Contains(out.String(), "Remove account 333333333333 region ap-northeast-1") ||
+		!strings.Contains(out.String(), "delete     stack    rootguard-management    management ap-northeast-1\n"+
+			"    Delete stack (CREATE_COMPLETE) and its resources: ap-northeast-1 is not governed (us-east-1, eu-west-1): rootguard-assumeroot takes its place there\n") ||
+		!strings.Contains(out.String(), "delete     stack    rootguard-audit-region  audit      ap-northeast-1\n") {
 		t.Errorf("exit %d, want the removals listed, then asked\n%s%s", code, out.String(), errb.String())
+	}
+	// Applied, the deletions are the last JSON lines; then nothing is left
+	// to delete.
+	stdout, errOut, code := runMain(t, deployArgs("apply", nil, "--yes", "-o", "json")...)
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if code != ExitOK || len(lines) < 2 ||
+		!strings.HasPrefix(lines[len(lines)-2], `{"kind":"stack","name":"rootguard-audit-region","account":"audit","region":"ap-northeast-1","action":"delete","applied":true,"changes":["Delete stack (CREATE_COMPLETE) and its resources: `) ||
+		!strings.HasPrefix(lines[len(lines)-1], `{"kind":"stack","name":"rootguard-management","account":"management","region":"ap-northeast-1","action":"delete","applied":true,`) {
+		t.Fatalf("apply --yes: exit %d\n%s%s", code, stdout, errOut)
+	}
+	if stdout, errOut, code := runMain(t, deployArgs("plan", nil)...); code != ExitOK || strings.Contains(stdout, "delete ") {
+		t.Errorf("plan after: exit %d\n%s%s", code, stdout, errOut)
 	}
 }

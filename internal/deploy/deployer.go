@@ -51,6 +51,7 @@ type API interface {
 	DescribeChangeSet(context.Context, *cfn.DescribeChangeSetInput, ...func(*cfn.Options)) (*cfn.DescribeChangeSetOutput, error)
 	ExecuteChangeSet(context.Context, *cfn.ExecuteChangeSetInput, ...func(*cfn.Options)) (*cfn.ExecuteChangeSetOutput, error)
 	DeleteChangeSet(context.Context, *cfn.DeleteChangeSetInput, ...func(*cfn.Options)) (*cfn.DeleteChangeSetOutput, error)
+	DeleteStack(context.Context, *cfn.DeleteStackInput, ...func(*cfn.Options)) (*cfn.DeleteStackOutput, error)
 	DescribeStackSet(context.Context, *cfn.DescribeStackSetInput, ...func(*cfn.Options)) (*cfn.DescribeStackSetOutput, error)
 	CreateStackSet(context.Context, *cfn.CreateStackSetInput, ...func(*cfn.Options)) (*cfn.CreateStackSetOutput, error)
 	UpdateStackSet(context.Context, *cfn.UpdateStackSetInput, ...func(*cfn.Options)) (*cfn.UpdateStackSetOutput, error)
@@ -91,6 +92,12 @@ type Config struct {
 	EnabledRegions    []string
 	IAMAdminAccountID string
 	IAMAdminRegions   []string
+	// AuditRegions are the Regions enabled in the Audit account
+	// (account:ListRegions). Plan looks there, as in the other two
+	// accounts' enabled Regions, for rootguard's stacks where this
+	// configuration puts none (see Deployer.Apply); when empty, in the
+	// governed Regions only.
+	AuditRegions []string
 	// Approvers and AuditPrincipals are principal ARN patterns (see
 	// ParamApprovers, ParamAuditPrincipals).
 	Approvers       []string
@@ -147,7 +154,7 @@ func (c *Config) Validate() error {
 	if !reRegion().MatchString(c.HomeRegion) {
 		bad("home region %q is not a region name", c.HomeRegion)
 	}
-	for _, r := range slices.Concat(c.Regions, c.EnabledRegions, c.IAMAdminRegions) {
+	for _, r := range slices.Concat(c.Regions, c.EnabledRegions, c.IAMAdminRegions, c.AuditRegions) {
 		if !reRegion().MatchString(r) {
 			bad("region %q is not a region name", r)
 		}
@@ -289,8 +296,8 @@ type Deployer struct {
 	// management account) or DELEGATED_ADMIN.
 	CallAs cfntypes.CallAs
 	// KeepRemoved leaves the StackSet's instances outside Config's OUs and
-	// regions in place (Plan lists them as kept); by default Apply
-	// deletes them.
+	// regions, and rootguard's stacks where Config puts none (strays), in
+	// place (Plan lists them as kept); by default Apply deletes them.
 	KeepRemoved bool
 	// OUParents is the organization's OU tree (OU or root id -> parent
 	// id, "" for the root), as Check read it. When set, a change that
@@ -319,6 +326,10 @@ const (
 	// Skipped: a stack that should exist but cannot be deployed with the
 	// credentials given; Step.Error says why and what to give.
 	Skipped Action = "skipped"
+	// Delete: one of rootguard's stacks in a Region where the
+	// configuration puts none (Step.Changes says why). Apply deletes it
+	// last, and only when every other step succeeded.
+	Delete Action = "delete"
 )
 
 // Step is one stack or the StackSet: what would be done (Plan) or what
@@ -356,7 +367,7 @@ type Instance struct {
 }
 
 // Pending reports whether the step would change something.
-func (s Step) Pending() bool { return s.Action == Create || s.Action == Update }
+func (s Step) Pending() bool { return s.Action == Create || s.Action == Update || s.Action == Delete }
 
 // target is one stack to deploy.
 type target struct {
@@ -400,8 +411,12 @@ func (d *Deployer) Plan(ctx context.Context) ([]Step, error) {
 
 // Apply creates or updates every stack and the StackSet, in order: the
 // Audit stack, the Audit account's regional stacks, the management
-// account's stacks, the StackSet. A step that fails is reported in its
-// Step and the others still run; the error says how many failed.
+// account's stacks, the AssumeRoot stacks, the StackSet. Then, only if
+// all of those succeeded (detection is never taken away before its
+// replacement stands), it deletes rootguard's stacks found where the
+// configuration puts none (see strays), one by one, each waited for to
+// DELETE_COMPLETE. A step that fails is reported in its Step and the
+// others still run; the error says how many failed.
 func (d *Deployer) Apply(ctx context.Context) ([]Step, error) {
 	return d.run(ctx, true)
 }
@@ -456,10 +471,179 @@ func (d *Deployer) run(ctx context.Context, apply bool) ([]Step, error) {
 		failed++
 	}
 	steps = append(steps, s)
+	if err := ctx.Err(); err != nil {
+		return steps, err
+	}
+	// Deletions last, and none unless everything else stands.
+	before := failed
+	for _, st := range d.strays(ctx) {
+		switch {
+		case st.step.Action == Failed:
+			failed++
+		case !apply || st.step.Action != Delete:
+		case before > 0:
+			st.step.Error = fmt.Sprintf("kept: %d of the steps above failed, and a stack is deleted only once every other step has succeeded; fix them and run deploy apply again", before)
+		default:
+			if err := ctx.Err(); err != nil {
+				return append(steps, st.step), err
+			}
+			if st.step = d.deleteStack(ctx, st); st.step.Action == Failed {
+				failed++
+			}
+		}
+		steps = append(steps, st.step)
+	}
 	if failed > 0 {
 		return steps, fmt.Errorf("deploy: %d of %d steps failed", failed, len(steps))
 	}
 	return steps, nil
+}
+
+// stray is one of rootguard's stacks where the configuration puts none.
+type stray struct {
+	step Step
+	api  API
+	id   string // the stack's id, which still finds it once deleted
+}
+
+// strays finds rootguard's stacks, by their exact names, in the Regions
+// where the configuration (targets) puts none: in the Audit account,
+// AuditRegionStackName; in the management account, ManagementStackName
+// and AssumeRootStackName; in the IAM delegated administrator (with its
+// credentials), AssumeRootStackName. Each account is searched in the
+// Regions enabled in it (Config's EnabledRegions, AuditRegions,
+// IAMAdminRegions) and the governed ones: a Region that left the
+// governed set, was dropped, or joined it (its AssumeRoot stack is then
+// beside the management stack). No other name and no other account is
+// ever looked at. A stack found is a step of action Delete (Unchanged,
+// "Keep stack ...", with KeepRemoved), one that cannot be read or is busy
+// with another operation a Failed step.
+func (d *Deployer) strays(ctx context.Context) []stray {
+	c := &d.Config
+	want := map[[3]string]bool{}
+	for _, t := range d.targets() {
+		want[[3]string{t.account, t.region, t.name}] = true
+	}
+	governed := c.AllRegions()
+	type search struct {
+		account string
+		api     func(string) API
+		regions []string
+		names   []string
+	}
+	// Only Regions known to be enabled in the account (and the governed
+	// ones, which its stacks need): CloudFormation cannot be called in
+	// another, and a failed call would fail the plan.
+	iamAdminRegions := c.IAMAdminRegions
+	if len(iamAdminRegions) == 0 {
+		iamAdminRegions = governed
+	}
+	searches := []search{
+		{"audit", d.Audit, union(governed, c.AuditRegions), []string{AuditRegionStackName}},
+		{"management", d.Management, union(governed, c.EnabledRegions), []string{ManagementStackName, AssumeRootStackName}},
+	}
+	if d.IAMAdmin != nil && c.IAMAdminAccountID != "" {
+		searches = append(searches, search{"iam-admin", d.IAMAdmin, iamAdminRegions, []string{AssumeRootStackName}})
+	}
+	var out []stray
+	for _, se := range searches {
+		for _, name := range se.names {
+			for _, r := range se.regions {
+				if want[[3]string{se.account, r, name}] {
+					continue
+				}
+				if ctx.Err() != nil {
+					return out
+				}
+				api := se.api(r)
+				s := Step{Kind: "stack", Name: name, Account: se.account, Region: r}
+				st, err := d.describeStack(ctx, api, name)
+				switch {
+				case err != nil:
+					s.Action, s.Error = Failed, fmt.Sprintf("could not check for a stack left where none belongs: describe stack: %v", err)
+				case st == nil:
+					continue
+				case st.StackStatus != cfntypes.StackStatusDeleteInProgress && st.StackStatus != cfntypes.StackStatusReviewInProgress &&
+					strings.HasSuffix(string(st.StackStatus), "_IN_PROGRESS"):
+					s.Action, s.Error = Failed, fmt.Sprintf("stack is %s, where none belongs (%s): another operation is running; run again when it ends", st.StackStatus, d.whyStray(name, se.account, r))
+				case d.KeepRemoved:
+					s.Action = Unchanged
+					s.Changes = []string{"Keep stack (" + string(st.StackStatus) + "): " + d.whyStray(name, se.account, r) + "; kept (--keep-removed)"}
+				default:
+					s.Action = Delete
+					s.Changes = []string{"Delete stack (" + string(st.StackStatus) + ") and its resources: " + d.whyStray(name, se.account, r)}
+				}
+				if s.Action == Failed {
+					d.logger().Warn("deploy: stray stack", "stack", name, "account", se.account, "region", r, "err", s.Error)
+				}
+				var id string
+				if st != nil {
+					id = aws.ToString(st.StackId)
+				}
+				out = append(out, stray{step: s, api: api, id: id})
+			}
+		}
+	}
+	return out
+}
+
+// whyStray says why a stack of rootguard's does not belong in a Region.
+func (d *Deployer) whyStray(name, account, region string) string {
+	c := &d.Config
+	governed := strings.Join(c.AllRegions(), ", ")
+	switch {
+	case name == AuditRegionStackName && region == c.HomeRegion:
+		return region + " is the home Region, where the Audit stack (" + AuditStackName + ") does this"
+	case name == AssumeRootStackName && slices.Contains(c.AllRegions(), region) && account == "iam-admin":
+		return region + " is governed (" + governed + "): the member StackSet carries the AssumeRoot rule there"
+	case name == AssumeRootStackName && slices.Contains(c.AllRegions(), region):
+		return region + " is governed (" + governed + "): " + ManagementStackName + " carries the AssumeRoot rule there"
+	case name == ManagementStackName && slices.Contains(c.OutsideRegions(c.EnabledRegions), region):
+		return region + " is not governed (" + governed + "): " + AssumeRootStackName + " takes its place there"
+	}
+	return region + " is not governed (" + governed + ")"
+}
+
+// deleteStack deletes a stray stack and waits for DELETE_COMPLETE.
+func (d *Deployer) deleteStack(ctx context.Context, st stray) Step {
+	s := st.step
+	fail := func(format string, args ...any) Step {
+		s.Action, s.Error = Failed, fmt.Sprintf(format, args...)
+		d.logger().Warn("deploy: delete stack failed", "stack", s.Name, "account", s.Account, "region", s.Region, "err", s.Error)
+		return s
+	}
+	if _, err := st.api.DeleteStack(ctx, &cfn.DeleteStackInput{StackName: aws.String(st.id)}); err != nil {
+		return fail("delete stack: %v", err)
+	}
+	for {
+		cur, err := d.describeStack(ctx, st.api, st.id)
+		if err != nil {
+			return fail("describe stack: %v", err)
+		}
+		if cur == nil || cur.StackStatus == cfntypes.StackStatusDeleteComplete {
+			break
+		}
+		if cur.StackStatus != cfntypes.StackStatusDeleteInProgress {
+			return fail("stack ended %s: %s", cur.StackStatus, aws.ToString(cur.StackStatusReason))
+		}
+		d.progress("%s %s (%s): %s", s.Name, s.Region, s.Account, cur.StackStatus)
+		if err := d.sleep(ctx); err != nil {
+			return fail("%v", err)
+		}
+	}
+	s.Applied = true
+	return s
+}
+
+// union returns a's elements, then b's not in a.
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, x := range b {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 func (d *Deployer) logger() *slog.Logger {

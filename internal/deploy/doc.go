@@ -27,7 +27,9 @@
 //
 // [Deployer] creates or updates the stacks through change sets and the
 // StackSet through StackSet operations, adding and removing its instances
-// until they are those of the OUs and regions given, and is idempotent;
-// [Deployer.Plan] changes no resource (it reads an existing stack's
+// until they are those of the OUs and regions given, then deletes its own
+// stacks left where the configuration puts none (a Region no longer
+// governed, or newly governed), last and only when everything else
+// succeeded; it is idempotent. [Deployer.Plan] changes no resource (it reads an existing stack's
 // changes through a change set it then deletes).
 package deploy

@@ -63,10 +63,13 @@ func TestRemovals(t *testing.T) {
 // stackSetStep returns the StackSet's step.
 func stackSetStep(t *testing.T, steps []Step) Step {
 	t.Helper()
-	if len(steps) == 0 || steps[len(steps)-1].Kind != "stackset" {
-		t.Fatalf("no stack set step: %+v", steps)
+	for _, s := range steps {
+		if s.Kind == "stackset" {
+			return s
+		}
 	}
-	return steps[len(steps)-1]
+	t.Fatalf("no stack set step: %+v", steps)
+	return Step{}
 }
 
 // calls returns how often each StackSet instance call was made since
