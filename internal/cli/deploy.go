@@ -343,6 +343,13 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 	case opts.auditProfile != "":
 		pre.AuditFlag = "--audit-profile " + opts.auditProfile
 	}
+	if iamAdminCfg != nil {
+		pre.IAMAdmin = sts.NewFromConfig(*iamAdminCfg)
+		pre.IAMAdminFlag = "--iam-admin-role-arn " + opts.iamAdminRoleARN
+		if opts.iamAdminProfile != "" {
+			pre.IAMAdminFlag = "--iam-admin-profile " + opts.iamAdminProfile
+		}
+	}
 	if stackSetCreds {
 		stackSetCfg, err := otherAccount(ctx, cfg, opts.stackSetProfile, opts.stackSetRoleARN)
 		if err != nil {

@@ -392,6 +392,13 @@ func TestDeployRefusesBadTargetsAgainstSandbox(t *testing.T) {
 			t.Errorf("%s: exit %d, want 2 naming %q\n%s%s", tc.name, code, tc.want, out, errOut)
 		}
 	}
+	// Credentials for IAM's delegated administrator (222222222222) that
+	// reach another account: deploy would create and delete stacks there.
+	bad := "arn:aws:iam::333333333333:role/OrganizationAccountAccessRole"
+	if out, errOut, code := runMain(t, deployArgs("apply", nil, "--yes", "--iam-admin-role-arn", bad)...); code != ExitUsage || out != "" ||
+		!strings.Contains(errOut, "--iam-admin-role-arn "+bad+" reaches account 333333333333, not IAM's delegated administrator 222222222222") {
+		t.Errorf("IAM admin role in another account: exit %d\n%s%s", code, out, errOut)
+	}
 	// An OU inside the one the StackSet targets: dropping the outer OU
 	// would delete the inner one's instances too; refused at plan.
 	out, errOut, code := runMain(t, deployArgs("apply", map[string]string{"--ou": "ou-ex12-prod0001"}, "--yes")...)

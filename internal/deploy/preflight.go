@@ -32,6 +32,12 @@ type Preflight struct {
 	// ("--audit-role-arn ARN", "--audit-profile P"); empty when they are
 	// the current ones.
 	AuditFlag string
+	// IAMAdmin carries the credentials given for IAM's delegated
+	// administrator (nil without), IAMAdminFlag how they were given: they
+	// must be in Config.IAMAdminAccountID, as deploy creates and deletes
+	// stacks there.
+	IAMAdmin     *sts.Client
+	IAMAdminFlag string
 }
 
 // TargetError is a deployment target that is wrong: Problems name each.
@@ -45,7 +51,8 @@ func (e *TargetError) Error() string {
 // Check validates every target of a deployment before anything changes:
 // the caller is the organization's management account, the OUs and the
 // Audit account are in the organization (the account ACTIVE), the Audit
-// credentials are in the Audit account, StackSets trusted access is
+// credentials are in the Audit account, those given for IAM's delegated
+// administrator in that account, StackSets trusted access is
 // enabled, and with DELEGATED_ADMIN the StackSet credentials are in a
 // registered StackSets delegated administrator. Every problem is named
 // in a *TargetError; other errors are reads that failed. It keeps the
@@ -90,6 +97,15 @@ func (d *Deployer) Check(ctx context.Context, p Preflight) error {
 				c.AuditAccountID, got, c.AuditAccountID)
 		case got != c.AuditAccountID:
 			bad("%s reaches account %s, not the Audit account %s", p.AuditFlag, got, c.AuditAccountID)
+		}
+	}
+	if p.IAMAdmin != nil && c.IAMAdminAccountID != "" {
+		got, err := callerAccount(ctx, p.IAMAdmin)
+		switch {
+		case err != nil:
+			bad("%s: cannot reach IAM's delegated administrator %s: %v", p.IAMAdminFlag, c.IAMAdminAccountID, err)
+		case got != c.IAMAdminAccountID:
+			bad("%s reaches account %s, not IAM's delegated administrator %s", p.IAMAdminFlag, got, c.IAMAdminAccountID)
 		}
 	}
 	trusted, err := serviceAccess(ctx, p.Org)
