@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/rootguard/rootguard/internal/approval"
+	"github.com/rootguard/rootguard/internal/mode"
 	"github.com/rootguard/rootguard/internal/newaccount"
 	"github.com/rootguard/rootguard/internal/notify"
 )
@@ -198,8 +199,10 @@ func (c *Config) Validate() error {
 		bad("digest schedule %q: want rate(N unit), cron(fields) or off", c.DigestSchedule)
 	}
 	for _, ou := range c.StrictOUs {
-		if ou == "" || strings.Contains(ou, ",") {
-			bad("strict OU %q: want an OU path such as Root/Workloads/Prod", ou)
+		if strings.Contains(ou, ",") {
+			bad("strict OU %q: want one OU path such as Root/Workloads/Prod", ou)
+		} else if err := mode.CheckOUPath(ou); err != nil {
+			bad("strict OU %v", err)
 		}
 	}
 	if _, err := newaccount.ParseLocation(c.ModeConfig); err != nil {

@@ -228,12 +228,13 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 	c = Config{OrganizationID: "org", AuditAccountID: "12", HomeRegion: "moon", Regions: []string{"x"}, OUs: []string{"ou-"}, Language: "fr",
-		AuditSchedule: "daily", StrictOUs: []string{"Root/A,Root/B"}, DigestSchedule: "weekly"}
+		AuditSchedule: "daily", StrictOUs: []string{"Root/A,Root/B", "/Workloads/Prod", ""}, DigestSchedule: "weekly"}
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, want := range []string{"organization id", "audit account", "home region", `region "x"`, `OU "ou-"`, "language", "code location", "audit schedule", "strict OU", "digest schedule"} {
+	for _, want := range []string{"organization id", "audit account", "home region", `region "x"`, `OU "ou-"`, "language", "code location", "audit schedule",
+		`strict OU "Root/A,Root/B": want one OU path`, `strict OU "/Workloads/Prod": an OU path starts at Root (Root/Workloads/Prod)`, `strict OU "": an OU path starts at Root`, "digest schedule"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %s", err, want)
 		}

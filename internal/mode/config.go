@@ -102,6 +102,20 @@ var (
 // IsOUID reports whether s is an OU id rather than a path.
 func IsOUID(s string) bool { return reOUID().MatchString(s) }
 
+// CheckOUPath reports whether p is an OU path as audit reports it: Root,
+// or Root/ and the OUs' names below it, none empty. A path written any
+// other way (/Workloads/Prod, Workloads/Prod) would match no account and
+// silently decide nothing; the error says how to write it.
+func CheckOUPath(p string) error {
+	switch {
+	case p != "Root" && !strings.HasPrefix(p, "Root/"):
+		return fmt.Errorf("%q: an OU path starts at Root (%s), as audit reports it", p, "Root/"+strings.TrimLeft(p, "/"))
+	case slices.Contains(strings.Split(p, "/"), ""):
+		return fmt.Errorf("%q: empty OU name in the path", p)
+	}
+	return nil
+}
+
 // Load reads and validates a configuration file.
 func Load(path string) (*Config, error) {
 	b, err := os.ReadFile(path)
@@ -246,10 +260,8 @@ func (c *Config) validate(lines map[string]int) []error {
 			bad(entry, "ou", "missing (an OU path such as Root/Workloads/Prod, or an ou- id)")
 		case strings.HasPrefix(r.OU, "ou-") && !IsOUID(r.OU):
 			bad(entry, "ou", "%q is not an OU id (ou-<root part>-<8 to 32 letters or digits>)", r.OU)
-		case !IsOUID(r.OU) && r.OU != "Root" && !strings.HasPrefix(r.OU, "Root/"):
-			bad(entry, "ou", "%q: an OU path starts at Root (Root/%s), as audit reports it", r.OU, r.OU)
-		case !IsOUID(r.OU) && slices.Contains(strings.Split(r.OU, "/"), ""):
-			bad(entry, "ou", "%q: empty OU name in the path", r.OU)
+		case !IsOUID(r.OU) && CheckOUPath(r.OU) != nil:
+			bad(entry, "ou", "%v", CheckOUPath(r.OU))
 		default:
 			if j, dup := seenOU[r.OU]; dup {
 				bad(entry, "ou", "%q: duplicate of ous[%d]", r.OU, j)

@@ -29,6 +29,7 @@ import (
 	"github.com/rootguard/rootguard/internal/audit"
 	"github.com/rootguard/rootguard/internal/export"
 	"github.com/rootguard/rootguard/internal/history"
+	"github.com/rootguard/rootguard/internal/mode"
 	"github.com/rootguard/rootguard/internal/newaccount"
 	"github.com/rootguard/rootguard/internal/notify"
 	"github.com/rootguard/rootguard/internal/pace"
@@ -91,9 +92,14 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("MODE_CONFIG: %w", err))
 	}
 	for _, ou := range strings.Split(getenv("STRICT_OUS"), ",") {
-		if ou = strings.TrimSpace(ou); ou != "" {
-			c.StrictOUs = append(c.StrictOUs, ou)
+		if ou = strings.TrimSpace(ou); ou == "" {
+			continue
 		}
+		if err := mode.CheckOUPath(ou); err != nil {
+			errs = append(errs, fmt.Errorf("STRICT_OUS: %w", err))
+			continue
+		}
+		c.StrictOUs = append(c.StrictOUs, ou)
 	}
 	switch v := getenv("SECURITY_HUB"); v {
 	case "", "true":

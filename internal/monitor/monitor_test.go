@@ -54,7 +54,7 @@ func newWorld(t *testing.T, sc *awssim.Scenario) *world {
 	}
 	cfg, err := monitor.ConfigFromEnv(func(k string) string {
 		return map[string]string{"HISTORY": "s3://rootguard-audits/o-exampleorg1", "TOPIC_ARN": topic, "LANGUAGE": "both",
-			"STRICT_OUS": "/Workloads/Prod", "ASSUME_ROOT_RATE": "200"}[k]
+			"STRICT_OUS": "Root/Workloads/Prod", "ASSUME_ROOT_RATE": "200"}[k]
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -188,9 +188,12 @@ func TestScheduledRun200(t *testing.T) {
 
 func TestConfigFromEnv(t *testing.T) {
 	_, err := monitor.ConfigFromEnv(func(k string) string {
-		return map[string]string{"HISTORY": "bucket", "LANGUAGE": "fr", "SECURITY_HUB": "yes", "ASSUME_ROOT_RATE": "-1"}[k]
+		return map[string]string{"HISTORY": "bucket", "LANGUAGE": "fr", "SECURITY_HUB": "yes", "ASSUME_ROOT_RATE": "-1",
+			"STRICT_OUS": "Root/Security, /Workloads/Prod"}[k]
 	})
-	for _, want := range []string{"HISTORY", "TOPIC_ARN", "LANGUAGE", "SECURITY_HUB", "ASSUME_ROOT_RATE"} {
+	// A strict OU written otherwise than audit writes it would match no
+	// account: refused, with the path to write instead.
+	for _, want := range []string{"HISTORY", "TOPIC_ARN", "LANGUAGE", "SECURITY_HUB", "ASSUME_ROOT_RATE", `STRICT_OUS: "/Workloads/Prod": an OU path starts at Root (Root/Workloads/Prod)`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %s: %v", want, err)
 		}
