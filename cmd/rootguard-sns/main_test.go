@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,29 +13,11 @@ import (
 	"github.com/rootguard/rootguard/internal/testenv"
 )
 
-// syncBuffer is stdout written by run's goroutine and read by the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestRun: rootguard-sns prints its URL, serves topics of the account and
 // Region given there, and returns when its context ends.
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	var errOut bytes.Buffer
 	done := make(chan error, 1)
 	go func() {

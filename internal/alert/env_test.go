@@ -1,7 +1,6 @@
 package alert_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"os"
@@ -33,7 +32,7 @@ type env struct {
 	main    *testenv.Queue
 	chatbot *testenv.Queue
 	clock   *clock
-	logs    *syncBuffer
+	logs    *testenv.SyncBuffer
 	h       *alert.Handler
 }
 
@@ -43,7 +42,7 @@ var t0 = time.Date(2026, 10, 8, 1, 0, 0, 0, time.UTC)
 func newEnv(t testing.TB, configure func(e *env, d *alert.Deps)) *env {
 	t.Helper()
 	e := &env{t: t, db: testenv.StartDynamoDB(t), sns: testenv.StartSNS(t), org: testenv.StartOrganizations(t, nil, awssim.Options{}),
-		clock: &clock{t: t0.Add(30 * time.Minute)}, logs: &syncBuffer{}}
+		clock: &clock{t: t0.Add(30 * time.Minute)}, logs: &testenv.SyncBuffer{}}
 	name := "rootguard-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
 	if err := alert.CreateTable(t.Context(), e.db.Client, name); err != nil {
 		t.Fatal(err)
@@ -168,21 +167,4 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -14,12 +14,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/rootguard/rootguard/internal/testenv"
 )
 
 // promiseCases back the promises of docs/cli.md about bad input that
@@ -162,7 +163,7 @@ func TestServeFindingsProblems(t *testing.T) {
 	findings := write(t, dir, "f.jsonl", good+"\n{\"eventId\": oops\x1b[2J}\n{\"eventId\":\"f-3\"}\n")
 	ctx, cancel := context.WithCancel(t.Context())
 	ready, done := make(chan string, 1), make(chan error, 1)
-	var out, errb syncBuffer
+	var out, errb testenv.SyncBuffer
 	cmd := newServeCmdReady(IO{In: strings.NewReader(""), Out: &out, Err: &errb},
 		func() *slog.Logger { return slog.New(slog.DiscardHandler) }, func(u string) { ready <- u })
 	cmd.SetArgs([]string{"--listen", "127.0.0.1:0", "--db", filepath.Join(dir, "h.db"), "--findings", findings})
@@ -217,25 +218,6 @@ func TestServeFindingsProblems(t *testing.T) {
 			t.Errorf("the page does not name %q", want)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer that a server goroutine and the test may
-// use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // docPromises maps each promise docs/cli.md makes about bad input (a

@@ -13,7 +13,7 @@ import (
 type process struct {
 	name   string
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *SyncBuffer
 	exited chan struct{}
 	err    error // set before exited is closed
 }
@@ -24,7 +24,7 @@ type process struct {
 // port.
 func start(t testing.TB, name string, cmd *exec.Cmd, port int, timeout time.Duration) (*process, error) {
 	t.Helper()
-	p := &process{name: name, cmd: cmd, out: &syncBuffer{}, exited: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, out: &SyncBuffer{}, exited: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = p.out, p.out
 	orphanGuard(cmd)
 	if err := cmd.Start(); err != nil {
@@ -55,20 +55,20 @@ func (p *process) stop() {
 	<-p.exited
 }
 
-// syncBuffer is a bytes.Buffer safe for a process's writes and a test's
-// reads at once.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for a process's or a server
+// goroutine's writes and a test's reads at once.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
