@@ -368,6 +368,9 @@ func runDeploy(ctx context.Context, io IO, logger *slog.Logger, opts *deployOpti
 		}
 		return &exitError{code: ExitError, err: err}
 	}
+	for _, w := range d.Warnings {
+		fmt.Fprintf(io.Err, "rootguard: warning: %s\n", w)
+	}
 
 	steps, err := d.Plan(ctx)
 	warnTrail(io.Err, steps)

@@ -307,6 +307,9 @@ type Deployer struct {
 	// drops an OU containing a given one is refused: deleting the dropped
 	// OU's instances would reach the given OU's accounts too.
 	OUParents map[string]string
+	// Warnings are what Check found that does not stop a deployment but
+	// leaves something unwatched, one sentence each with its fix.
+	Warnings []string
 	// Progress receives a line per wait; nil for none.
 	Progress io.Writer
 	// Poll is the time between two polls of a change set, a stack or an

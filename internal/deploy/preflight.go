@@ -135,11 +135,36 @@ func (d *Deployer) Check(ctx context.Context, p Preflight) error {
 	if len(probs) > 0 {
 		return &TargetError{Problems: probs}
 	}
+	d.Warnings = nil
+	if w := iamAdminCoverage(o, c); w != "" {
+		d.Warnings = append(d.Warnings, w)
+	}
 	d.OUParents = make(map[string]string, len(o.OUs))
 	for id, ou := range o.OUs {
 		d.OUParents[id] = ou.Parent
 	}
 	return nil
+}
+
+// iamAdminCoverage says, when the IAM delegated administrator is under
+// none of the OUs the member StackSet targets, that the sts:AssumeRoot
+// calls it makes in the governed Regions go unforwarded: AssumeRoot is
+// recorded in the account that calls it, and in the governed Regions only
+// the StackSet's forwarder would send it on (deploy's AssumeRoot stacks
+// serve the Regions outside them). Empty when it is covered or there is
+// none.
+func iamAdminCoverage(o *org.Organization, c *Config) string {
+	a := o.Account(c.IAMAdminAccountID)
+	if c.IAMAdminAccountID == "" || a == nil || a.ID == o.ManagementAccountID {
+		return ""
+	}
+	for _, ou := range c.OUs {
+		if slices.Contains(a.Ancestors, ou) {
+			return ""
+		}
+	}
+	return fmt.Sprintf("the IAM delegated administrator %s (%s, in %s) is under no --ou, so the member StackSet does not reach it: the root sessions it opens (sts:AssumeRoot) in %s are not forwarded, and no alert says they were opened; add --ou %s (or an OU above it)",
+		a.ID, a.Name, a.OUPath, strings.Join(c.AllRegions(), ", "), a.Parent)
 }
 
 // within reports whether OU ou is inside OU (or root) outer, per
