@@ -10,9 +10,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/rootguard/rootguard/internal/audit"
 	"github.com/rootguard/rootguard/internal/org"
@@ -57,6 +60,33 @@ func NewVendor(cfg aws.Config, logger *slog.Logger) *Vendor {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Vendor{cfg: cfg, org: org.NewOrganizations(cfg), iam: org.NewIAM(cfg), now: time.Now, logger: logger}
+}
+
+// throttleCodes are the errors with which Organizations refuses a request
+// for the rate alone, before acting on it.
+var throttleCodes = map[string]struct{}{"TooManyRequestsException": {}, "ThrottlingException": {}}
+
+// createAccountRetries retries CreateAccount only when Organizations
+// refused it for the rate. After a server error, a timeout or a lost
+// connection AWS may have accepted the request, and CreateAccount takes no
+// idempotency token: a second request would start a second account
+// creation (which then fails on the email, hiding the first).
+func createAccountRetries(o *organizations.Options) {
+	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+		so.MaxAttempts = 10
+		so.MaxBackoff = 5 * time.Second
+		so.RateLimiter = ratelimit.None
+		so.Retryables = []retry.IsErrorRetryable{retry.RetryableErrorCode{Codes: throttleCodes}}
+	})
+}
+
+func isThrottle(err error) bool {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return false
+	}
+	_, ok := throttleCodes[ae.ErrorCode()]
+	return ok
 }
 
 // AccountRequest is an account to create.
@@ -234,8 +264,11 @@ func (v *Vendor) Create(ctx context.Context, p *CreatePlan, opts CreateOptions) 
 	out, err := v.org.CreateAccount(ctx, &organizations.CreateAccountInput{
 		AccountName: aws.String(p.Name), Email: aws.String(p.Email),
 		IamUserAccessToBilling: orgtypes.IAMUserAccessToBillingAllow,
-	})
+	}, createAccountRetries)
 	if err != nil {
+		if !isThrottle(err) && ctx.Err() == nil {
+			return res, fmt.Errorf("mode: create account: %w; AWS may have accepted the request before this error, so it was not sent again: see aws organizations list-create-account-status before asking again (a second request for %s fails with EMAIL_ALREADY_EXISTS if the first created the account)", err, p.Email)
+		}
 		return res, fmt.Errorf("mode: create account: %w", err)
 	}
 	res.RequestID = aws.ToString(out.CreateAccountStatus.Id)

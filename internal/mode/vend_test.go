@@ -3,10 +3,13 @@ package mode
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -181,5 +184,64 @@ func TestCreateCancelled(t *testing.T) {
 	res, err := v.Create(ctx, p, CreateOptions{Poll: 5 * time.Millisecond})
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), res.RequestID) || time.Since(start) > 5*time.Second {
 		t.Errorf("error %v after %s", err, time.Since(start))
+	}
+}
+
+// TestCreateAccountRetries: CreateAccount is sent again only when
+// Organizations refused it for the rate. A proxy before awssim answers
+// the first CreateAccount: with TooManyRequestsException without passing
+// it on (retried: the account is created, awssim saw one request), or with
+// a 500 after awssim accepted it (not retried: awssim saw one request, and
+// the error says AWS may have accepted it and where to look).
+func TestCreateAccountRetries(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		throttle bool
+	}{{"throttled", true}, {"server error after acceptance", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc, err := awssim.LoadScenario(filepath.Join("..", "awssim", "testdata", "scenario.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := awssim.New(sc, awssim.Options{})
+			srv.SetCreateAccountTiming(fast)
+			var first sync.Once
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				intercepted := false
+				if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".CreateAccount") {
+					first.Do(func() {
+						intercepted = true
+						code, typ := http.StatusBadRequest, "TooManyRequestsException"
+						if !tc.throttle {
+							srv.ServeHTTP(httptest.NewRecorder(), r) // accepted, and the answer lost
+							code, typ = http.StatusInternalServerError, "ServiceException"
+						}
+						w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+						w.WriteHeader(code)
+						fmt.Fprintf(w, `{"__type":%q,"Message":"proxy"}`, typ)
+					})
+				}
+				if !intercepted {
+					srv.ServeHTTP(w, r)
+				}
+			}))
+			t.Cleanup(hs.Close)
+			akid, secret := srv.ManagementCredentials()
+			v := NewVendor(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(akid, secret, ""), BaseEndpoint: aws.String(hs.URL)}, nil)
+			p, err := v.Prepare(t.Context(), AccountRequest{Name: "n", Email: "n@example.com", OU: "Root"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := v.Create(t.Context(), p, CreateOptions{Poll: time.Millisecond})
+			if n := srv.Counts()["organizations:CreateAccount"]; n != 1 {
+				t.Errorf("awssim saw %d CreateAccount requests, want 1", n)
+			}
+			switch {
+			case tc.throttle && (err != nil || res.Account == ""):
+				t.Errorf("throttled once: %v, account %q; want it created", err, res.Account)
+			case !tc.throttle && (err == nil || !strings.Contains(err.Error(), "AWS may have accepted the request before this error, so it was not sent again: see aws organizations list-create-account-status")):
+				t.Errorf("server error: %v; want it not retried and said so", err)
+			}
+		})
 	}
 }
