@@ -21,13 +21,13 @@ import (
 
 // digestRun is one scheduled run of a six-account organization on day
 // d of a two-week history:
-//   - 200000000001 (/Workloads/Prod) is clean throughout;
-//   - 200000000002 (/Workloads/Prod) gets a root access key on day 9;
-//   - 200000000003 (/Sandbox) has a password and a key until day 10;
-//   - 200000000004 (/Sandbox) keeps a password without MFA;
-//   - 200000000005 (/Sandbox) had a password until day 3 (fixed before
+//   - 200000000001 (Root/Workloads/Prod) is clean throughout;
+//   - 200000000002 (Root/Workloads/Prod) gets a root access key on day 9;
+//   - 200000000003 (Root/Sandbox) has a password and a key until day 10;
+//   - 200000000004 (Root/Sandbox) keeps a password without MFA;
+//   - 200000000005 (Root/Sandbox) had a password until day 3 (fixed before
 //     the week the digest reports);
-//   - 200000000006 (/Sandbox) has a password until day 12.
+//   - 200000000006 (Root/Sandbox) has a password until day 12.
 func digestRun(at time.Time, d int) *audit.Report {
 	rep := &audit.Report{StartedAt: at, FinishedAt: at.Add(time.Minute), Organization: audit.OrgInfo{ID: "o-exampleorg1",
 		ManagementAccountID: "100000000000", FeatureSet: "ALL", EnabledFeatures: []string{"RootCredentialsManagement", "RootSessions"}, IAMTrustedAccess: true}}
@@ -40,12 +40,12 @@ func digestRun(at time.Time, d int) *audit.Report {
 		a.Controls = audit.Evaluate(a, at)
 		rep.Accounts = append(rep.Accounts, a)
 	}
-	add("200000000001", "/Workloads/Prod", false, "")
-	add("200000000002", "/Workloads/Prod", false, map[bool]string{true: "AKIAEXAMPLE2"}[d >= 9])
-	add("200000000003", "/Sandbox", d <= 10, map[bool]string{true: "AKIAEXAMPLE3"}[d <= 10])
-	add("200000000004", "/Sandbox", true, "")
-	add("200000000005", "/Sandbox", d <= 3, "")
-	add("200000000006", "/Sandbox", d <= 12, "")
+	add("200000000001", "Root/Workloads/Prod", false, "")
+	add("200000000002", "Root/Workloads/Prod", false, map[bool]string{true: "AKIAEXAMPLE2"}[d >= 9])
+	add("200000000003", "Root/Sandbox", d <= 10, map[bool]string{true: "AKIAEXAMPLE3"}[d <= 10])
+	add("200000000004", "Root/Sandbox", true, "")
+	add("200000000005", "Root/Sandbox", d <= 3, "")
+	add("200000000006", "Root/Sandbox", d <= 12, "")
 	return rep
 }
 
@@ -69,7 +69,7 @@ func TestWeeklyDigestUnderRIE(t *testing.T) {
 	queue := sn.Subscribe(t, topic)
 	fn := testenv.Build(t, "-tags", "lambda.norpc", "github.com/rootguard/rootguard/cmd/rootguard-lambda")
 	rie := testenv.StartRIE(t, testenv.BuildRIE(t), fn, []string{
-		"HISTORY=s3://audits/o-exampleorg1", "TOPIC_ARN=" + topic, "LANGUAGE=both", "STRICT_OUS=/Workloads/Prod",
+		"HISTORY=s3://audits/o-exampleorg1", "TOPIC_ARN=" + topic, "LANGUAGE=both", "STRICT_OUS=Root/Workloads/Prod",
 		"AWS_REGION=" + testenv.Region, "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret",
 		"AWS_ENDPOINT_URL_S3=" + fake.URL, "S3_USE_PATH_STYLE=true", "AWS_ENDPOINT_URL_SNS=" + sn.URL,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=60", "AWS_LAMBDA_LOG_FORMAT=JSON",
