@@ -77,12 +77,12 @@ with go tool in the rootguard checkout (go.mod pins it).
 
 The organization comes from a scenario file (see internal/awssim/testdata/
 scenario.yaml) or is generated with --accounts and --seed.`,
-		Example: `  rm -f /tmp/sim.env
-  rootguard sandbox --accounts 1000 --latency 25ms --throttle sts:AssumeRoot=50 --fault-rate 0.02 --env-file /tmp/sim.env &
-  until [ -s /tmp/sim.env ]; do sleep 0.2; done   # written whole, at once, when it serves
-  . /tmp/sim.env && rootguard audit
-  kill %1                                          # stops it and removes /tmp/sim.env
-  rootguard sandbox --accounts 50 -- rootguard audit   # one command against it; the sandbox stops with it, its exit code is the command's`,
+		Example: `  R=$(mktemp -d)                                   # a scratch directory: the environment file and the audit history
+  rootguard sandbox --accounts 1000 --latency 25ms --throttle sts:AssumeRoot=50 --fault-rate 0.02 --env-file "$R/sim.env" &
+  until [ -s "$R/sim.env" ]; do sleep 0.2; done    # written whole, at once, when it serves
+  . "$R/sim.env" && rootguard audit --db "$R/rootguard.db"   # the sandbox's audits kept out of your history
+  kill %1; wait %1                                 # stops it; it removes "$R/sim.env"
+  rootguard sandbox --accounts 50 -- rootguard audit --no-history   # one command against it; the sandbox stops with it, its exit code is the command's`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 && cmd.ArgsLenAtDash() != 0 {
