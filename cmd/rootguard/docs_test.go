@@ -66,7 +66,8 @@ type docCommand struct {
 var exitComment = regexp.MustCompile(`#\s*exit (\d+)\b`)
 
 // shellCommands returns the commands of the ```sh blocks of a Markdown
-// document, in order.
+// document, in order. A ```bash, ```shell or ```zsh block is an error: it
+// would look runnable and not be run.
 func shellCommands(doc string) ([]docCommand, error) {
 	var cmds []docCommand
 	in := false
@@ -78,6 +79,8 @@ func shellCommands(doc string) ([]docCommand, error) {
 		case !in && line == "```sh":
 			in = true
 			continue
+		case !in && (line == "```bash" || line == "```shell" || line == "```zsh"):
+			return nil, fmt.Errorf("line %d: %s: ```sh for commands the test runs, ```console or ```text for a transcript", n, line)
 		case in && line == "```":
 			if cur != nil {
 				return nil, fmt.Errorf("line %d: the block ends inside a command continued with a backslash", n)
@@ -125,6 +128,9 @@ type docTest struct {
 	min int
 	// dynalite: the document needs dynalite (npm ci --prefix tools).
 	dynalite bool
+	// installed: the document calls rootguard as installed, on PATH,
+	// without building it; the test puts itself there as rootguard.
+	installed bool
 	// skip names the commands not run, each shown as such to the reader.
 	skip []skipRule
 }
@@ -138,6 +144,9 @@ type skipRule struct {
 var docTests = []docTest{
 	{name: "walkthrough", path: "docs/walkthrough.md", min: 20, dynalite: true},
 	{name: "README", path: "README.md", min: 10, skip: readmeSkips},
+	// The reference's blocks run against a generated sandbox; its
+	// transcripts are ```console, not run.
+	{name: "cli", path: "docs/cli.md", min: 6, installed: true},
 }
 
 // readmeSkips: the README shows the test command, and commands that need
@@ -180,8 +189,9 @@ next:
 // rules name), and checks each command's exit code against the "# exit N"
 // comment the page gives it (0 where there is none); every rootguard
 // command must state its code. A page builds the binary (goShim: this test
-// binary stands in for it), starts its sandboxes and stops them: one still
-// running when the page ends fails the test.
+// binary stands in for it) or, installed, finds it on PATH (this test
+// binary again), starts its sandboxes and stops them: one still running
+// when the page ends fails the test.
 func TestDocs(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
 		testenv.Missing(t, "bash is not on PATH")
@@ -238,6 +248,16 @@ func runDoc(t *testing.T, root, self string, dt docTest) {
 	cmd := exec.CommandContext(ctx, "bash", "-c", script.String())
 	cmd.Dir = root
 	cmd.Env = append(docEnv(tmp), asMainEnv+"=1", "ROOTGUARD_TEST_BINARY="+self)
+	if dt.installed {
+		bin := filepath.Join(tmp, "bin")
+		if err := os.Mkdir(bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(self, filepath.Join(bin, "rootguard")); err != nil {
+			t.Fatal(err)
+		}
+		cmd.Env = append(cmd.Env, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.ExtraFiles = []*os.File{codes}
@@ -331,7 +351,7 @@ func splitOutput(out string) map[int]string {
 
 // TestShellCommands: commands are found only in ```sh blocks, continued
 // lines are joined, the exit comment is read from the last line, and an
-// unclosed block or continuation is an error.
+// unclosed block or continuation, or a ```bash block, is an error.
 func TestShellCommands(t *testing.T) {
 	doc := "text\n```sh\nA=1\n# a comment\n\nrootguard audit   # exit 1: why\nrootguard x \\\n  --y   # exit 3\n```\n```go\nnot run\n```\n"
 	cmds, err := shellCommands(doc)
@@ -346,7 +366,7 @@ func TestShellCommands(t *testing.T) {
 	if fmt.Sprint(cmds) != fmt.Sprint(want) {
 		t.Errorf("got %+v\nwant %+v", cmds, want)
 	}
-	for _, bad := range []string{"```sh\nrootguard audit\n", "```sh\nrootguard \\\n```\n"} {
+	for _, bad := range []string{"```sh\nrootguard audit\n", "```sh\nrootguard \\\n```\n", "```bash\nrootguard audit\n```\n"} {
 		if _, err := shellCommands(bad); err == nil {
 			t.Errorf("%q: no error", bad)
 		}
