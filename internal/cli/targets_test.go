@@ -376,3 +376,44 @@ func TestApplyWhileRunLockedSendsNothing(t *testing.T) {
 		t.Errorf("bare form: %d root sessions opened while another run holds the lock", n)
 	}
 }
+
+// TestRootSessionAccountNotChecked: from an Audit account that is no
+// delegated administrator, Organizations refuses DescribeAccount ("You
+// can only call this operation from the management account or a member
+// account that is a delegated administrator."); root session says in one
+// line that the account was not checked and goes on: to the approval
+// lookup (refused: none covers the caller) and, with --emergency, to
+// recording and paging the emergency, leaving the account to
+// sts:AssumeRoot (which refuses this caller: "only the management account
+// and the delegated administrator for IAM can perform privileged tasks on
+// member accounts"). The refusals of an account the organization says
+// cannot be entered are TestRootSessionTargetValidatedFirst's.
+func TestRootSessionAccountNotChecked(t *testing.T) {
+	e := startApprovalEnv(t, func(sc *awssim.Scenario) { sc.Organization.DelegatedAdministrators = nil })
+	db := filepath.Join(t.TempDir(), "rootguard.db")
+	carol := e.as(t, operatorRole, "carol@example.com")
+	const notChecked = "rootguard: account 333333333333 not checked against the organization (AccessDeniedException); sts:AssumeRoot refuses an account it cannot enter"
+
+	out, errOut, code := runMain(t, "root", "session", "--account", "333333333333", "--task", "audit", "--db", db, "--", "true")
+	lines := errorLines(errOut)
+	if code != ExitError || len(lines) != 2 || lines[0] != notChecked || out != "" ||
+		!strings.HasPrefix(lines[1], "rootguard: refused: no approval covers audit for 333333333333 by "+carol+" now") {
+		t.Errorf("without approval: exit %d, want 1, the line\n%s\nthen the approval lookup's refusal; got:\n%s%s", code, notChecked, out, errOut)
+	}
+
+	out, errOut, code = runMain(t, "root", "session", "--account", "333333333333", "--task", "audit", "--db", db,
+		"--emergency", "--reason", "leaked root key (INC-9)", "--", "true")
+	lines = errorLines(errOut)
+	if code != ExitError || len(lines) != 3 || lines[0] != notChecked || out != "" ||
+		!strings.HasPrefix(lines[1], "rootguard: EMERGENCY: no approval covers audit for 333333333333 by "+carol) ||
+		!strings.Contains(lines[2], "not authorized to perform: sts:AssumeRoot on resource: arn:aws:iam::333333333333:root") {
+		t.Errorf("--emergency: exit %d, want 1, the line\n%s\nthen the emergency and sts:AssumeRoot's refusal; got:\n%s%s", code, notChecked, out, errOut)
+	}
+	if msgs := e.queue.Receive(t, time.Second); len(msgs) != 1 || msgs[0].Attributes["page"] != "true" {
+		t.Errorf("--emergency: paged %+v, want one page", msgs)
+	}
+	as, err := alert.NewTable(e.db.Client, "rootguard").Approvals(t.Context(), "333333333333")
+	if err != nil || len(as) != 1 || as[0].Origin != alert.OriginEmergency || as[0].Requester != carol {
+		t.Errorf("--emergency: recorded %+v, %v; want carol's emergency", as, err)
+	}
+}
