@@ -265,22 +265,8 @@ func checkGrantFlags(now time.Time, g *grantOptions) (approval.Approval, error) 
 		return a, err
 	}
 	var err error
-	if a.From, a.Until, err = parseWindow(now, g.from, g.until, g.window); err != nil {
-		return a, usageError("%v; nothing was recorded", errors.Unwrap(err))
-	}
-	a.From, a.Until = a.From.UTC().Truncate(time.Second), a.Until.UTC().Truncate(time.Second)
-	end := "--until"
-	if g.window != "" {
-		end = "--for"
-	}
-	if a.From.IsZero() {
-		return refuse("--from", "%q is the zero time, no start", g.from)
-	}
-	if !a.Until.After(a.From) {
-		return refuse(end, "the window must end after it starts (%s)", a.From.Format(time.RFC3339))
-	}
-	if d := a.Until.Sub(a.From); d > maxApprovalWindow && !g.force {
-		return refuse(end, "a window of %s is longer than 24h (use --force)", d)
+	if a.From, a.Until, err = checkWindowFlags(now, g.from, g.until, g.window, g.force); err != nil {
+		return a, err
 	}
 	requester, approver := strings.TrimSpace(a.Requester), strings.TrimSpace(a.Approver)
 	switch {
@@ -292,6 +278,31 @@ func checkGrantFlags(now time.Time, g *grantOptions) (approval.Approval, error) 
 		return refuse("--approver", "%q must differ from the requester (%q)", a.Approver, a.Requester)
 	}
 	return a, nil
+}
+
+// checkWindowFlags reads --from, --until and --for (parseWindow), kept to
+// the second as the table keeps them, and holds the window to the
+// approvals file's rules (a start; an end after it) and the 24-hour limit
+// (unless --force): each refusal one line naming its flag.
+func checkWindowFlags(now time.Time, from, until, window string, force bool) (time.Time, time.Time, error) {
+	start, end, err := parseWindow(now, from, until, window)
+	if err != nil {
+		return start, end, usageError("%v; nothing was recorded", errors.Unwrap(err))
+	}
+	start, end = start.UTC().Truncate(time.Second), end.UTC().Truncate(time.Second)
+	endFlag := "--until"
+	if window != "" {
+		endFlag = "--for"
+	}
+	switch d := end.Sub(start); {
+	case start.IsZero():
+		return start, end, usageError("--from: %q is the zero time, no start; nothing was recorded", from)
+	case d <= 0:
+		return start, end, usageError("%s: the window must end after it starts (%s); nothing was recorded", endFlag, start.Format(time.RFC3339))
+	case d > maxApprovalWindow && !force:
+		return start, end, usageError("%s: a window of %s is longer than 24h (use --force); nothing was recorded", endFlag, d)
+	}
+	return start, end, nil
 }
 
 // parseWindow reads --from (default now) and --until or --for.

@@ -72,11 +72,11 @@ func runApprovalRequest(ctx context.Context, o *approvalOptions, r *requestOptio
 	if strings.TrimSpace(r.reason) == "" {
 		return usageError("--reason: say why root is needed")
 	}
-	a := approval.Approval{ID: r.id, Account: r.account, Task: task, Reason: strings.TrimSpace(r.reason)}
+	a := approval.Approval{ID: strings.TrimSpace(r.id), Account: r.account, Task: task, Reason: strings.TrimSpace(r.reason)}
 	if a.ID == "" {
 		a.ID = newRequestID(now)
 	}
-	if a.From, a.Until, err = parseWindow(now, r.from, r.until, r.window); err != nil {
+	if a.From, a.Until, err = checkWindowFlags(now, r.from, r.until, r.window, r.force); err != nil {
 		return err
 	}
 	if a.Until.Before(now) {
@@ -93,7 +93,8 @@ func runApprovalRequest(ctx context.Context, o *approvalOptions, r *requestOptio
 		return err
 	}
 	// The rules of the approvals file (with a placeholder approver, which
-	// a request does not have yet) and the 24-hour limit.
+	// a request does not have yet) and the 24-hour limit, which the flags
+	// were held to above, each in its flag's line.
 	check := a
 	check.Approver = "(approver)"
 	if _, err := validateApprovals([]approval.Approval{check}, r.force); err != nil {

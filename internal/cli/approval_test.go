@@ -156,73 +156,94 @@ func TestApprovalCommands(t *testing.T) {
 // TestApprovalGrantFlagRefusals: each refusal of grant's own flags is one
 // line naming the flag and saying nothing was recorded, exit 2, as
 // request's are (not the approvals file's two-line message, which import
-// keeps), and the table is left empty.
+// keeps), and the table is left empty. request refuses the same window
+// flags in the same lines.
 func TestApprovalGrantFlagRefusals(t *testing.T) {
 	e := startApprovalEnv(t)
-	valid := [][2]string{{"--id", "CHG-9"}, {"--account", "333333333333"}, {"--for", "1h"},
-		{"--requester", "sato"}, {"--approver", "ccoe-lead"}, {"--reason", "enable MFA Delete"}}
+	valid := map[string][][2]string{
+		"grant": {{"--id", "CHG-9"}, {"--account", "333333333333"}, {"--for", "1h"},
+			{"--requester", "sato"}, {"--approver", "ccoe-lead"}, {"--reason", "enable MFA Delete"}},
+		"request": {{"--id", "CHG-9"}, {"--account", "333333333333"}, {"--for", "1h"},
+			{"--task", "console"}, {"--reason", "enable MFA Delete"}},
+	}
 	for _, tt := range []struct {
-		name string
-		set  map[string]string // flag: value, "-" leaves the flag out
-		want string
+		name   string
+		window bool              // a refusal request shares
+		set    map[string]string // flag: value, "-" leaves the flag out
+		want   string
 	}{
-		{"no id", map[string]string{"--id": "-"},
+		{"no id", false, map[string]string{"--id": "-"},
 			"--id: missing: give the approval's id, e.g. the change ticket; nothing was recorded"},
-		{"blank id", map[string]string{"--id": "  "},
+		{"blank id", false, map[string]string{"--id": "  "},
 			"--id: missing: give the approval's id, e.g. the change ticket; nothing was recorded"},
-		{"malformed account", map[string]string{"--account": "12345"},
+		{"malformed account", false, map[string]string{"--account": "12345"},
 			"--account: remediate: target 12345: not a 12-digit account id; nothing was recorded"},
-		{"from not a time", map[string]string{"--from": "yesterday"},
+		{"from not a time", true, map[string]string{"--from": "yesterday"},
 			`--from "yesterday": want an RFC 3339 time; nothing was recorded`},
-		{"until not a time", map[string]string{"--for": "-", "--until": "soon"},
+		{"until not a time", true, map[string]string{"--for": "-", "--until": "soon"},
 			`--until "soon": want an RFC 3339 time; nothing was recorded`},
-		{"for not a duration", map[string]string{"--for": "0"},
+		{"for not a duration", true, map[string]string{"--for": "0"},
 			`--for "0": want a duration such as 2h; nothing was recorded`},
-		{"no end", map[string]string{"--for": "-"},
+		{"no end", true, map[string]string{"--for": "-"},
 			"give --until or --for; nothing was recorded"},
-		{"until and for", map[string]string{"--until": "2026-10-08T03:00:00Z"},
+		{"until and for", true, map[string]string{"--until": "2026-10-08T03:00:00Z"},
 			"give --until or --for, not both; nothing was recorded"},
-		{"zero from", map[string]string{"--from": "0001-01-01T00:00:00Z"},
+		{"zero from", true, map[string]string{"--from": "0001-01-01T00:00:00Z"},
 			`--from: "0001-01-01T00:00:00Z" is the zero time, no start; nothing was recorded`},
-		{"until before from", map[string]string{"--for": "-", "--from": "2026-10-08T03:00:00Z", "--until": "2026-10-08T01:00:00Z"},
+		{"until before from", true, map[string]string{"--for": "-", "--from": "2026-10-08T03:00:00Z", "--until": "2026-10-08T01:00:00Z"},
 			"--until: the window must end after it starts (2026-10-08T03:00:00Z); nothing was recorded"},
-		{"for over 24h", map[string]string{"--for": "25h"},
+		{"for over 24h", true, map[string]string{"--for": "25h"},
 			"--for: a window of 25h0m0s is longer than 24h (use --force); nothing was recorded"},
-		{"until over 24h", map[string]string{"--for": "-", "--from": "2026-10-08T01:00:00Z", "--until": "2026-10-09T02:00:00Z"},
+		{"until over 24h", true, map[string]string{"--for": "-", "--from": "2026-10-08T01:00:00Z", "--until": "2026-10-09T02:00:00Z"},
 			"--until: a window of 25h0m0s is longer than 24h (use --force); nothing was recorded"},
-		{"no requester", map[string]string{"--requester": "-"},
+		{"no requester", false, map[string]string{"--requester": "-"},
 			"--requester: missing: say who asked for root use; nothing was recorded"},
-		{"blank approver", map[string]string{"--approver": " "},
+		{"blank approver", false, map[string]string{"--approver": " "},
 			"--approver: missing: say who approved it; nothing was recorded"},
-		{"approver is requester", map[string]string{"--approver": " Sato"},
+		{"approver is requester", false, map[string]string{"--approver": " Sato"},
 			`--approver: " Sato" must differ from the requester ("sato"); nothing was recorded`},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			args := []string{"approval", "grant"}
-			set := maps.Clone(tt.set)
-			for _, f := range valid {
-				if v, ok := set[f[0]]; ok {
-					f[1] = v
-					delete(set, f[0])
+		for _, verb := range []string{"grant", "request"} {
+			if verb == "request" && !tt.window {
+				continue
+			}
+			t.Run(verb+" "+tt.name, func(t *testing.T) {
+				args := []string{"approval", verb}
+				set := maps.Clone(tt.set)
+				for _, f := range valid[verb] {
+					if v, ok := set[f[0]]; ok {
+						f[1] = v
+						delete(set, f[0])
+					}
+					if f[1] != "-" {
+						args = append(args, f[0], f[1])
+					}
 				}
-				if f[1] != "-" {
-					args = append(args, f[0], f[1])
+				for _, f := range slices.Sorted(maps.Keys(set)) {
+					args = append(args, f, set[f])
 				}
-			}
-			for _, f := range slices.Sorted(maps.Keys(set)) {
-				args = append(args, f, set[f])
-			}
-			out, errOut, code := runMain(t, args...)
-			if lines := errorLines(errOut); code != ExitUsage || len(lines) != 1 || lines[0] != "rootguard: "+tt.want || out != "" {
-				t.Errorf("%v: exit %d, want 2 and the one line\nrootguard: %s\ngot:\n%s%s", args[2:], code, tt.want, out, errOut)
-			}
-			items, err := e.db.Client.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String("rootguard"), Select: types.SelectCount})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if items.Count != 0 {
-				t.Errorf("the table holds %d items, want none", items.Count)
-			}
-		})
+				out, errOut, code := runMain(t, args...)
+				if lines := errorLines(errOut); code != ExitUsage || len(lines) != 1 || lines[0] != "rootguard: "+tt.want || out != "" {
+					t.Errorf("%v: exit %d, want 2 and the one line\nrootguard: %s\ngot:\n%s%s", args[2:], code, tt.want, out, errOut)
+				}
+				items, err := e.db.Client.Scan(t.Context(), &dynamodb.ScanInput{TableName: aws.String("rootguard"), Select: types.SelectCount})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if items.Count != 0 {
+					t.Errorf("the table holds %d items, want none", items.Count)
+				}
+				if msgs := e.queue.Receive(t, 0); len(msgs) != 0 {
+					t.Errorf("told the topic: %+v", msgs)
+				}
+			})
+		}
+	}
+
+	// A blank --id is no id: request names the request itself.
+	out, errOut, code := runMain(t, "approval", "request", "--id", " ", "--account", "333333333333", "--task", "console",
+		"--for", "1h", "--reason", "enable MFA Delete", "-o", "json")
+	if a := decodeApproval(t, out); code != ExitOK || !strings.HasPrefix(a.ID, "R-") {
+		t.Errorf("request --id ' ': exit %d, id %q, want a new R-... id\n%s", code, a.ID, errOut)
 	}
 }
