@@ -79,7 +79,7 @@ The organization comes from a scenario file (see internal/awssim/testdata/
 scenario.yaml) or is generated with --accounts and --seed.`,
 		Example: `  R=$(mktemp -d)                                   # a scratch directory: the environment file and the audit history
   rootguard sandbox --accounts 1000 --latency 25ms --throttle sts:AssumeRoot=50 --fault-rate 0.02 --env-file "$R/sim.env" &
-  until [ -s "$R/sim.env" ]; do sleep 0.2; done    # written whole, at once, when it serves
+  until [ -s "$R/sim.env" ] || ! kill -0 %1; do sleep 0.2; done   # written whole, at once, when it serves (or it exited)
   . "$R/sim.env" && rootguard audit --db "$R/rootguard.db"   # the sandbox's audits kept out of your history
   kill %1; wait %1                                 # stops it; it removes "$R/sim.env"
   rootguard sandbox --accounts 50 -- rootguard audit --no-history   # one command against it; the sandbox stops with it, its exit code is the command's`,
