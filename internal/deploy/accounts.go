@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"github.com/awslabs/goformation/v7/cloudformation"
-	"github.com/awslabs/goformation/v7/cloudformation/cloudwatch"
 	"github.com/awslabs/goformation/v7/cloudformation/events"
 	"github.com/awslabs/goformation/v7/cloudformation/iam"
 	"github.com/awslabs/goformation/v7/cloudformation/kms"
@@ -137,19 +136,7 @@ func addNewAccounts(t *cloudformation.Template) {
 			k.KeyPolicy = doc
 		}
 	}
-	t.Resources["AccountFunctionErrorsAlarm"] = &cloudwatch.Alarm{
-		AlarmDescription:   str("rootguard: the new-account function failed; a new account may not have been audited or secured"),
-		Namespace:          str("AWS/Lambda"),
-		MetricName:         str("Errors"),
-		Dimensions:         []cloudwatch.Alarm_Dimension{{Name: "FunctionName", Value: ref("AccountFunction")}},
-		Statistic:          str("Sum"),
-		Period:             integer(300),
-		EvaluationPeriods:  1,
-		Threshold:          float(1),
-		ComparisonOperator: "GreaterThanOrEqualToThreshold",
-		TreatMissingData:   str("notBreaching"),
-		AlarmActions:       []string{cloudformation.If("HasAlarmTopic", ref(ParamAlarmTopicARN), ref("AlertTopic"))},
-	}
+	t.Resources["AccountFunctionErrorsAlarm"] = functionErrorsAlarm("AccountFunction", "rootguard: the new-account function failed; a new account may not have been audited or secured")
 	t.Outputs["AccountFunctionName"] = cloudformation.Output{Value: ref("AccountFunction")}
 
 	// The scheduled audit reads the same file: its strict OUs are those

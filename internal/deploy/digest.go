@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"github.com/awslabs/goformation/v7/cloudformation"
-	"github.com/awslabs/goformation/v7/cloudformation/scheduler"
 )
 
 // ParamDigestSchedule is the EventBridge Scheduler expression of the
@@ -34,20 +33,7 @@ func addWeeklyDigest(t *cloudformation.Template) {
 		Description:    str("When the weekly digest of the scheduled audit's history is published: an EventBridge Scheduler rate() or cron() expression (UTC), or off."),
 		AllowedPattern: str(`^((rate|cron)\(.+\)|off)$`), ConstraintDescription: str("rate(...), cron(...) or off")}
 	t.Conditions["HasDigest"] = hasDigest
-	t.Resources["DigestRunSchedule"] = &scheduler.Schedule{
-		Description:        str("rootguard: starts the weekly digest of the scheduled audit's history"),
-		ScheduleExpression: ref(ParamDigestSchedule),
-		FlexibleTimeWindow: &scheduler.Schedule_FlexibleTimeWindow{Mode: "OFF"},
-		State:              str("ENABLED"),
-		Target: &scheduler.Schedule_Target{
-			Arn:     getAtt("AuditFunction", "Arn"),
-			RoleArn: getAtt("SchedulerRole", "Arn"),
-			Input:   str(digestScheduleInput),
-			RetryPolicy: &scheduler.Schedule_RetryPolicy{
-				MaximumRetryAttempts: float(scheduleRetries), MaximumEventAgeInSeconds: float(scheduleMaxAgeSecond)},
-			DeadLetterConfig: &scheduler.Schedule_DeadLetterConfig{Arn: getAttPtr("DeadLetterQueue", "Arn")},
-		},
-		AWSCloudFormationCondition: "HasDigest",
-		AWSCloudFormationDependsOn: []string{"SchedulerPolicy"},
-	}
+	digest := auditFunctionSchedule("rootguard: starts the weekly digest of the scheduled audit's history", ParamDigestSchedule, digestScheduleInput)
+	digest.AWSCloudFormationCondition = "HasDigest"
+	t.Resources["DigestRunSchedule"] = digest
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/awslabs/goformation/v7/cloudformation"
-	"github.com/awslabs/goformation/v7/cloudformation/cloudwatch"
 	"github.com/awslabs/goformation/v7/cloudformation/iam"
 	"github.com/awslabs/goformation/v7/cloudformation/logs"
 	"github.com/awslabs/goformation/v7/cloudformation/policies"
@@ -150,34 +149,8 @@ func addScheduledAudit(t *cloudformation.Template) {
 			allow("DeadLetters", []string{"sqs:SendMessage"}, getAtt("DeadLetterQueue", "Arn")),
 		),
 	}
-	t.Resources["AuditRunSchedule"] = &scheduler.Schedule{
-		Description:        str("rootguard: starts the scheduled audit of every account's root user"),
-		ScheduleExpression: ref(ParamAuditSchedule),
-		FlexibleTimeWindow: &scheduler.Schedule_FlexibleTimeWindow{Mode: "OFF"},
-		State:              str("ENABLED"),
-		Target: &scheduler.Schedule_Target{
-			Arn:     getAtt("AuditFunction", "Arn"),
-			RoleArn: getAtt("SchedulerRole", "Arn"),
-			Input:   str(auditScheduleInput),
-			RetryPolicy: &scheduler.Schedule_RetryPolicy{
-				MaximumRetryAttempts: float(scheduleRetries), MaximumEventAgeInSeconds: float(scheduleMaxAgeSecond)},
-			DeadLetterConfig: &scheduler.Schedule_DeadLetterConfig{Arn: getAttPtr("DeadLetterQueue", "Arn")},
-		},
-		AWSCloudFormationDependsOn: []string{"SchedulerPolicy"},
-	}
-	t.Resources["AuditFunctionErrorsAlarm"] = &cloudwatch.Alarm{
-		AlarmDescription:   str("rootguard: the scheduled audit failed; the organization's root state was not checked"),
-		Namespace:          str("AWS/Lambda"),
-		MetricName:         str("Errors"),
-		Dimensions:         []cloudwatch.Alarm_Dimension{{Name: "FunctionName", Value: ref("AuditFunction")}},
-		Statistic:          str("Sum"),
-		Period:             integer(300),
-		EvaluationPeriods:  1,
-		Threshold:          float(1),
-		ComparisonOperator: "GreaterThanOrEqualToThreshold",
-		TreatMissingData:   str("notBreaching"),
-		AlarmActions:       []string{cloudformation.If("HasAlarmTopic", ref(ParamAlarmTopicARN), ref("AlertTopic"))},
-	}
+	t.Resources["AuditRunSchedule"] = auditFunctionSchedule("rootguard: starts the scheduled audit of every account's root user", ParamAuditSchedule, auditScheduleInput)
+	t.Resources["AuditFunctionErrorsAlarm"] = functionErrorsAlarm("AuditFunction", "rootguard: the scheduled audit failed; the organization's root state was not checked")
 	t.Outputs["HistoryBucketName"] = cloudformation.Output{Value: ref("HistoryBucket"),
 		Description: str("The scheduled audit's history: rootguard audit history --from s3://BUCKET/ORGANIZATION_ID")}
 	t.Outputs["AuditFunctionName"] = cloudformation.Output{Value: ref("AuditFunction")}
@@ -255,4 +228,25 @@ func CheckAuditAccount(ctx context.Context, api OrganizationsAPI, auditAccount s
 		p.As = "management"
 	}
 	return p, nil
+}
+
+// auditFunctionSchedule starts the audit function with input on the
+// schedule the parameter param gives, through the scheduler's role,
+// retrying and then dead-lettering a start that fails.
+func auditFunctionSchedule(description, param, input string) *scheduler.Schedule {
+	return &scheduler.Schedule{
+		Description:        str(description),
+		ScheduleExpression: ref(param),
+		FlexibleTimeWindow: &scheduler.Schedule_FlexibleTimeWindow{Mode: "OFF"},
+		State:              str("ENABLED"),
+		Target: &scheduler.Schedule_Target{
+			Arn:     getAtt("AuditFunction", "Arn"),
+			RoleArn: getAtt("SchedulerRole", "Arn"),
+			Input:   str(input),
+			RetryPolicy: &scheduler.Schedule_RetryPolicy{
+				MaximumRetryAttempts: float(scheduleRetries), MaximumEventAgeInSeconds: float(scheduleMaxAgeSecond)},
+			DeadLetterConfig: &scheduler.Schedule_DeadLetterConfig{Arn: getAttPtr("DeadLetterQueue", "Arn")},
+		},
+		AWSCloudFormationDependsOn: []string{"SchedulerPolicy"},
+	}
 }

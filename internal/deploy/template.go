@@ -587,19 +587,7 @@ func auditTemplate() *cloudformation.Template {
 	t.Resources["FunctionEventInvokeConfig"] = asyncInvokeConfig("Function", "FunctionPolicy", asyncRetries)
 
 	alarmActions := []string{cloudformation.If("HasAlarmTopic", ref(ParamAlarmTopicARN), ref("AlertTopic"))}
-	t.Resources["FunctionErrorsAlarm"] = &cloudwatch.Alarm{
-		AlarmDescription:   str("rootguard: the alert function failed; root-user events may not have been alerted"),
-		Namespace:          str("AWS/Lambda"),
-		MetricName:         str("Errors"),
-		Dimensions:         []cloudwatch.Alarm_Dimension{{Name: "FunctionName", Value: ref("Function")}},
-		Statistic:          str("Sum"),
-		Period:             integer(300),
-		EvaluationPeriods:  1,
-		Threshold:          float(1),
-		ComparisonOperator: "GreaterThanOrEqualToThreshold",
-		TreatMissingData:   str("notBreaching"),
-		AlarmActions:       alarmActions,
-	}
+	t.Resources["FunctionErrorsAlarm"] = functionErrorsAlarm("Function", "rootguard: the alert function failed; root-user events may not have been alerted")
 	t.Resources["DeadLetterQueueAlarm"] = &cloudwatch.Alarm{
 		AlarmDescription:   str("rootguard: events wait in the dead-letter queue; they were not alerted"),
 		Namespace:          str("AWS/SQS"),
@@ -897,6 +885,24 @@ func goFunction(description, role, policy, logGroup string, memory, timeout int,
 		Environment:                &lambda.Function_Environment{Variables: env},
 		LoggingConfig:              &lambda.Function_LoggingConfig{LogGroup: refPtr(logGroup), LogFormat: str("JSON")},
 		AWSCloudFormationDependsOn: []string{policy},
+	}
+}
+
+// functionErrorsAlarm alarms on the Audit stack's alarm topic as soon as
+// function fails once in five minutes.
+func functionErrorsAlarm(function, description string) *cloudwatch.Alarm {
+	return &cloudwatch.Alarm{
+		AlarmDescription:   str(description),
+		Namespace:          str("AWS/Lambda"),
+		MetricName:         str("Errors"),
+		Dimensions:         []cloudwatch.Alarm_Dimension{{Name: "FunctionName", Value: ref(function)}},
+		Statistic:          str("Sum"),
+		Period:             integer(300),
+		EvaluationPeriods:  1,
+		Threshold:          float(1),
+		ComparisonOperator: "GreaterThanOrEqualToThreshold",
+		TreatMissingData:   str("notBreaching"),
+		AlarmActions:       []string{cloudformation.If("HasAlarmTopic", ref(ParamAlarmTopicARN), ref("AlertTopic"))},
 	}
 }
 
