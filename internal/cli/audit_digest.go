@@ -13,6 +13,7 @@ import (
 
 	"github.com/rootguard/rootguard/internal/audit"
 	"github.com/rootguard/rootguard/internal/escape"
+	"github.com/rootguard/rootguard/internal/mode"
 	"github.com/rootguard/rootguard/internal/monitor"
 	"github.com/rootguard/rootguard/internal/notify"
 )
@@ -40,7 +41,7 @@ digest that says so.
 Exit 0: no account needs action; 3: some do; 1: the history could not be read.`,
 		Example: `  rootguard audit digest
   rootguard audit digest --from s3://rootguard-history-bucket/o-a1b2c3d4e5 --language ja
-  rootguard audit digest --strict-ou /Workloads/Prod -o json`,
+  rootguard audit digest --strict-ou Root/Workloads/Prod -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAuditDigest(cmd.Context(), io, o) },
 	}
@@ -62,6 +63,14 @@ func runAuditDigest(ctx context.Context, io IO, o *auditDigestOptions) error {
 	lang := notify.Lang(o.language)
 	if !lang.Valid() {
 		return usageError("--language %q: want en, ja or both", o.language)
+	}
+	for _, ou := range o.strictOUs {
+		// Written otherwise than audit writes it, it would match no
+		// account and count nothing as strict: the rule deploy and the
+		// scheduled audit's STRICT_OUS apply.
+		if err := mode.CheckOUPath(ou); err != nil {
+			return usageError("--strict-ou %v", err)
+		}
 	}
 	if o.from != "" && (o.db != "" || o.org != "") {
 		return usageError("--from with --db or --org: --from reads one organization's S3 history, give one source")

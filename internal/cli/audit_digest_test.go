@@ -16,7 +16,7 @@ import (
 // digestRun is a daily audit of one account in a strict OU whose root
 // gets a password on day 6.
 func digestRun(at time.Time, day int) *audit.Report {
-	a := &audit.Account{ID: "333333333333", Name: "prod", OUPath: "/Workloads/Prod", State: "ACTIVE", Method: audit.MethodAssumeRoot,
+	a := &audit.Account{ID: "333333333333", Name: "prod", OUPath: "Root/Workloads/Prod", State: "ACTIVE", Method: audit.MethodAssumeRoot,
 		Root: &audit.Root{Password: day >= 6}, SCPsChecked: true}
 	a.Controls = audit.Evaluate(a, at)
 	return &audit.Report{StartedAt: at, FinishedAt: at.Add(time.Minute),
@@ -50,7 +50,7 @@ func TestAuditDigest(t *testing.T) {
 	st.Close()
 
 	for _, src := range [][]string{{"--from", "s3://audits/o-exampleorg1", "--s3-path-style"}, {"--db", db}} {
-		out, errOut, code := runMain(t, append([]string{"audit", "digest", "--strict-ou", "/Workloads/Prod"}, src...)...)
+		out, errOut, code := runMain(t, append([]string{"audit", "digest", "--strict-ou", "Root/Workloads/Prod"}, src...)...)
 		if code != ExitFindings || !strings.Contains(out, "Weekly root digest of o-exampleorg1") ||
 			!strings.Contains(out, "With root credentials:    1 (+1)") || !strings.Contains(out, "Got worse this week (1):") ||
 			!strings.Contains(out, "333333333333 (prod): root credential appeared: root has a password") ||
@@ -69,6 +69,12 @@ func TestAuditDigest(t *testing.T) {
 			wk.Now.Posture != nil || len(wk.NeedsAction) != 1 || wk.NeedsAction[0].Account != "333333333333" {
 			t.Errorf("%v json: %s", src, out)
 		}
+	}
+	// A strict OU written otherwise than audit writes it would count
+	// nothing as strict: refused, with the path to write instead.
+	if out, errOut, code := runMain(t, "audit", "digest", "--db", db, "--strict-ou", "/Workloads/Prod"); code != ExitUsage || out != "" ||
+		!strings.Contains(errOut, `--strict-ou "/Workloads/Prod": an OU path starts at Root (Root/Workloads/Prod)`) {
+		t.Errorf("--strict-ou /Workloads/Prod: exit %d\n%s%s", code, out, errOut)
 	}
 	out, _, code := runMain(t, "audit", "digest", "--from", "s3://audits/o-exampleorg1", "--s3-path-style", "--language", "ja")
 	if code != ExitFindings || !strings.Contains(out, "今週悪化した項目（1 件）") {
