@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/rootguard/rootguard/internal/audit"
 	"github.com/rootguard/rootguard/internal/org"
+	"github.com/rootguard/rootguard/internal/pace"
 	"github.com/rootguard/rootguard/internal/rootsession"
 )
 
@@ -62,31 +62,20 @@ func NewVendor(cfg aws.Config, logger *slog.Logger) *Vendor {
 	return &Vendor{cfg: cfg, org: org.NewOrganizations(cfg), iam: org.NewIAM(cfg), now: time.Now, logger: logger}
 }
 
-// throttleCodes are the errors with which Organizations refuses a request
-// for the rate alone, before acting on it.
-var throttleCodes = map[string]struct{}{"TooManyRequestsException": {}, "ThrottlingException": {}}
-
-// createAccountRetries retries CreateAccount only when Organizations
-// refused it for the rate. After a server error, a timeout or a lost
-// connection AWS may have accepted the request, and CreateAccount takes no
-// idempotency token: a second request would start a second account
-// creation (which then fails on the email, hiding the first).
+// createAccountRetries retries CreateAccount only when AWS refused it
+// for the rate (pace.IsThrottle). After a server error, a timeout or a
+// lost connection AWS may have accepted the request, and CreateAccount
+// takes no idempotency token: a second request would start a second
+// account creation (which then fails on the email, hiding the first).
 func createAccountRetries(o *organizations.Options) {
 	o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
 		so.MaxAttempts = 10
 		so.MaxBackoff = 5 * time.Second
 		so.RateLimiter = ratelimit.None
-		so.Retryables = []retry.IsErrorRetryable{retry.RetryableErrorCode{Codes: throttleCodes}}
+		so.Retryables = []retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			return aws.BoolTernary(pace.IsThrottle(err))
+		})}
 	})
-}
-
-func isThrottle(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	_, ok := throttleCodes[ae.ErrorCode()]
-	return ok
 }
 
 // AccountRequest is an account to create.
@@ -266,7 +255,7 @@ func (v *Vendor) Create(ctx context.Context, p *CreatePlan, opts CreateOptions) 
 		IamUserAccessToBilling: orgtypes.IAMUserAccessToBillingAllow,
 	}, createAccountRetries)
 	if err != nil {
-		if !isThrottle(err) && ctx.Err() == nil {
+		if !pace.IsThrottle(err) && ctx.Err() == nil {
 			return res, fmt.Errorf("mode: create account: %w; AWS may have accepted the request before this error, so it was not sent again: see aws organizations list-create-account-status before asking again (a second request for %s fails with EMAIL_ALREADY_EXISTS if the first created the account)", err, p.Email)
 		}
 		return res, fmt.Errorf("mode: create account: %w", err)
